@@ -1,0 +1,5 @@
+"""``python -m metaticket_core`` runs the ``mt`` CLI (used by torchrun, which needs a module)."""
+
+from .cli import main
+
+main()

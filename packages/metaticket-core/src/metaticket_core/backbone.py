@@ -1,0 +1,29 @@
+"""The backbone interface: a torch module that declares what each parameter is.
+
+Registered model builders are called as
+``builder(out_features, input_shape, batchnorm=..., **model_options) -> Backbone``.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+
+from torch import nn
+
+# Tags a backbone gives its parameters. "prunable": linear and conv weights except the output
+# head (Meta-ticket masks exactly these). "head": the output layer's parameters. "input": the
+# first layer's parameters. "bias" and "norm": biases and BatchNorm affine parameters.
+TAGS = frozenset({"prunable", "head", "input", "bias", "norm"})
+
+
+class Backbone(nn.Module):
+    """An ``nn.Module`` whose parameters carry tags from ``TAGS``."""
+
+    @abstractmethod
+    def parameter_tags(self) -> dict[str, frozenset[str]]:
+        """Tags of every parameter, by the name ``named_parameters()`` gives it."""
+
+    def names_with(self, tag: str) -> list[str]:
+        """Parameter names carrying ``tag``, in ``named_parameters()`` order."""
+        tags = self.parameter_tags()
+        return [name for name, _ in self.named_parameters() if tag in tags[name]]

@@ -1,0 +1,86 @@
+"""The ``mt`` command: a Typer app whose commands come from plugins, core's included.
+
+Domain errors (MetaticketError) print one red line on stderr and exit 1; usage errors exit 2
+(Click); ``MT_DEBUG=1`` lets the traceback through.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from importlib import metadata
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from .console import err_console
+from .errors import MetaticketError
+
+
+def versions() -> dict[str, str]:
+    """Installed metaticket distributions (packages and plugins) and torch, by name."""
+    found = {
+        dist.metadata["Name"]: dist.version
+        for dist in metadata.distributions()
+        if (dist.metadata["Name"] or "").lower().startswith("metaticket")
+    }
+    found = dict(sorted(found.items()))
+    try:
+        found["torch"] = metadata.version("torch")
+    except metadata.PackageNotFoundError:
+        found["torch"] = "not installed"
+    return found
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        for name, version in versions().items():
+            typer.echo(f"{name} {version}")
+        raise typer.Exit()
+
+
+def build_app() -> typer.Typer:
+    """A fresh app with every plugin's commands (plugins load here)."""
+    from .plugins import plugin_manager
+
+    app = typer.Typer(
+        name="mt",
+        help="Meta-learning sparse subnetworks (Meta-ticket) and its baselines (MAML, ANIL, BOIL).",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        rich_markup_mode="rich",
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+
+    @app.callback()
+    def root(
+        version: Annotated[
+            bool,
+            typer.Option(
+                "--version",
+                callback=_version_callback,
+                is_eager=True,
+                help="Show the versions of the metaticket packages and torch, then exit.",
+            ),
+        ] = False,
+    ) -> None:
+        """Meta-learning sparse subnetworks (Meta-ticket) and its baselines."""
+
+    pm = plugin_manager()
+    for info in pm.failures.values():
+        err_console.print(f"[yellow]Warning:[/] plugin {info.name!r} {escape(info.error or '')}",
+                          soft_wrap=True)
+    pm.hook.register_commands(app=app)
+    return app
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point of ``mt``."""
+    try:
+        build_app()(args=argv, prog_name="mt")
+    except MetaticketError as exc:
+        if os.environ.get("MT_DEBUG") == "1":
+            raise
+        err_console.print(f"[bold red]Error:[/] {escape(str(exc))}", soft_wrap=True)
+        sys.exit(1)

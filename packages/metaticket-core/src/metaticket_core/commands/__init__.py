@@ -1,0 +1,1 @@
+"""Core's CLI commands, one module per command group."""

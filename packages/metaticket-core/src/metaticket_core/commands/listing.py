@@ -1,0 +1,75 @@
+"""``mt list``: what the installed plugins provide."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from ..console import console
+from ..errors import closest
+from ..plugins import plugin_manager
+from ..registry import Registry, datasets, methods, models
+
+KINDS = {"methods": methods, "models": models, "datasets": datasets}
+WHAT = (*KINDS, "plugins")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("list")(list_command)
+
+
+def list_command(
+    what: Annotated[
+        str | None, typer.Argument(help=f"One of: {', '.join(WHAT)}. Default: all of them.")
+    ] = None,
+    pattern: Annotated[str, typer.Argument(help="fnmatch pattern on names, e.g. 'metaticket*'.")] = "*",
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show details.")] = False,
+) -> None:
+    """List the registered methods, models, datasets and the plugins that provide them."""
+    if what is not None and what not in WHAT:
+        hint = closest(what, WHAT)
+        did = f" Did you mean {hint!r}?" if hint else ""
+        raise typer.BadParameter(f"{what!r} is not one of {', '.join(WHAT)}.{did}", param_hint="WHAT")
+    for kind in [what] if what else WHAT:
+        if kind == "plugins":
+            console.print(_plugins_table(pattern))
+        else:
+            console.print(_registry_table(kind, KINDS[kind](), pattern, verbose))
+
+
+def _registry_table(kind: str, registry: Registry, pattern: str, verbose: bool) -> Table:
+    entries = registry.entries(pattern)
+    table = Table(title=f"{kind} ({len(entries)})", title_justify="left")
+    table.add_column("name", style="bold cyan", no_wrap=True)
+    table.add_column("description")
+    table.add_column("plugin", style="dim")
+    if verbose:
+        table.add_column("details")
+    for entry in entries:
+        row = [entry.name, entry.description, entry.plugin]
+        if verbose:
+            row.append(_details(entry.info))
+        table.add_row(*row)
+    return table
+
+
+def _details(info: dict[str, Any]) -> str:
+    return "\n".join(
+        f"{key}: {', '.join(map(str, value)) if isinstance(value, list | tuple) else value}"
+        for key, value in info.items()
+    )
+
+
+def _plugins_table(pattern: str) -> Table:
+    import fnmatch
+
+    infos = [p for p in plugin_manager().describe() if fnmatch.fnmatchcase(p.name, pattern)]
+    table = Table(title=f"plugins ({len(infos)})", title_justify="left")
+    for column in ("name", "distribution", "version", "hooks"):
+        table.add_column(column, no_wrap=column != "hooks")
+    for info in infos:
+        hooks = f"[red]{info.error}[/]" if info.error else ", ".join(info.hooks)
+        table.add_row(f"[bold cyan]{info.name}[/]", info.distribution, info.version, hooks)
+    return table

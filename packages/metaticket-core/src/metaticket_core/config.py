@@ -1,0 +1,151 @@
+"""Run configuration: one validated pydantic model, from defaults < file < flags < ``--set``.
+
+Optimizer settings left at ``None`` take the method's own defaults (Meta-ticket: SGD lr 10 with a
+cosine schedule and warmup; MAML: Adam 1e-3), so one config file can compare methods.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import ConfigError, closest
+
+
+class RunConfig(BaseModel):
+    """Everything that determines a meta-training run."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    # what
+    method: str = "metaticket"
+    model: str = "mlp"
+    model_options: dict[str, Any] = Field(default_factory=dict, description="e.g. {width: 2}")
+    dataset: str = "glyphs"
+    data_root: Path | None = None
+    dataset_options: dict[str, Any] = Field(default_factory=dict)
+
+    # episodes
+    ways: int = Field(5, ge=2, description="classes per task (regression datasets ignore it)")
+    shots: int = Field(5, ge=1)
+    queries: int = Field(5, ge=1, description="query examples per class; the paper uses shots")
+    meta_batch: int = Field(4, ge=1)
+
+    # inner loop
+    inner_lr: float = Field(0.4, ge=0)
+    inner_steps: int = Field(1, ge=0, description="inner steps at meta-train")
+    test_inner_steps: int = Field(3, ge=0, description="inner steps at meta-val and meta-test")
+    first_order: bool = False
+
+    # outer loop (None: the method's default)
+    iterations: int = Field(30_000, ge=1)
+    outer_optimizer: Literal["sgd", "adam", "adamw"] | None = None
+    outer_lr: float | None = Field(None, gt=0)
+    momentum: float | None = Field(None, ge=0, lt=1)
+    weight_decay: float | None = Field(None, ge=0)
+    schedule: Literal["constant", "cosine"] | None = None
+    warmup: int | None = Field(None, ge=0, description="linear warmup iterations")
+
+    # Meta-ticket
+    p_init: float = Field(0.0, ge=0, lt=1, description="initial pruning rate per layer")
+    iterand_period: int = Field(1000, ge=1, description="IteRand: resample every K outer steps")
+    iterand_rate: float = Field(1.0, ge=0, le=1, description="IteRand: resampling probability")
+    constant_init: float | None = Field(None, description="set every prunable weight to this")
+
+    # BatchNorm: batch statistics only (paper, transductive) or running statistics per run
+    batchnorm: Literal["batch", "running"] = "batch"
+
+    # running
+    seed: int = Field(0, ge=0)
+    device: Literal["cpu", "cuda", "auto"] = "auto"
+    val_interval: int = Field(500, ge=1, description="validate every N iterations")
+    val_episodes: int = Field(100, ge=1)
+    test_episodes: int = Field(1000, ge=1)
+
+    def check_names(self) -> None:
+        """Raise UnknownNameError (with a suggestion) for unregistered method, model or dataset."""
+        from .registry import datasets, methods, models
+
+        methods().get(self.method)
+        models().get(self.model)
+        datasets().get(self.dataset)
+
+
+def load_config(
+    path: str | Path | None = None,
+    overrides: dict[str, Any] | None = None,
+    sets: list[str] | None = None,
+    base: dict[str, Any] | None = None,
+) -> RunConfig:
+    """Merge ``base`` (a preset) < file < ``overrides`` (CLI flags) < ``sets`` (key=value)."""
+    data: dict[str, Any] = dict(base or {})
+    if path is not None:
+        data.update(read_config_file(path))
+    data.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    for item in sets or []:
+        key, value = parse_set(item)
+        _assign(data, key, value)
+    return validate(data)
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"Config file {str(path)!r} does not exist (expected a .yaml or .json file).")
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        reason = str(exc).replace("\n", " ")
+        raise ConfigError(f"Config file {str(path)!r} is not valid YAML/JSON: {reason}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"Config file {str(path)!r} must hold a mapping of settings, got {type(data).__name__}."
+        )
+    return data
+
+
+def parse_set(item: str) -> tuple[str, Any]:
+    """``key=value`` with a YAML value (``lr=1e-3``, ``model_options.width=2``, ``x=[1,2]``)."""
+    key, sep, raw = item.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"--set expects key=value, got {item!r} (for example --set inner_lr=0.4).")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError:
+        value = raw
+    return key.strip(), value
+
+
+def _assign(data: dict[str, Any], dotted: str, value: Any) -> None:
+    *parents, leaf = dotted.split(".")
+    target = data
+    for part in parents:
+        target = target.setdefault(part, {})
+        if not isinstance(target, dict):
+            raise ConfigError(f"--set {dotted}: {part!r} is not a mapping.")
+    target[leaf] = value
+
+
+def validate(data: dict[str, Any]) -> RunConfig:
+    try:
+        return RunConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError("Invalid config: " + "; ".join(_describe(e) for e in exc.errors())) from None
+
+
+def _describe(error: Any) -> str:
+    field = ".".join(str(p) for p in error["loc"]) or "config"
+    if error["type"] == "extra_forbidden":
+        hint = closest(field.split(".")[-1], RunConfig.model_fields)
+        did = f" (did you mean {hint!r}?)" if hint else ""
+        return f"unknown setting {field!r}{did}"
+    message = error["msg"]
+    message = message.replace("Input should be", "expected").replace("Value error, ", "")
+    return f"{field}={error['input']!r}: {message}"

@@ -1,0 +1,65 @@
+"""The meta-learner interface the trainer drives.
+
+A registered method factory is called as ``factory(backbone, config) -> MetaLearner``. The
+trainer owns the outer optimizer, schedule, checkpoints and episodes; a learner owns what is
+meta-learned and how a task is adapted. Randomness inside a learner (IteRand draws) comes from
+torch's global generator, which the trainer seeds and checkpoints.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .tasks import Task
+
+
+@dataclass(frozen=True)
+class OuterDefaults:
+    """A method's outer-loop optimizer defaults (DESIGN.md section 3), overridable by config."""
+
+    optimizer: str = "adam"  # "sgd" | "adam" | "adamw"
+    lr: float = 1e-3
+    momentum: float = 0.0
+    weight_decay: float = 0.0
+    schedule: str = "constant"  # "constant" | "cosine" (to 0)
+    warmup: int = 0  # linear warmup iterations
+
+
+class MetaLearner(nn.Module):
+    """Holds the backbone and the meta-parameters; its ``state_dict`` is the whole checkpoint."""
+
+    outer_defaults: OuterDefaults = OuterDefaults()
+
+    @abstractmethod
+    def meta_parameters(self) -> list[nn.Parameter]:
+        """What the outer optimizer updates (MAML: all of phi_0; Meta-ticket: the scores)."""
+
+    @abstractmethod
+    def outer_loss(self, tasks: list[Task]) -> tuple[torch.Tensor, dict[str, float]]:
+        """Mean query loss over the meta-batch after inner-loop adaptation (graph kept for
+        backward), and metrics: ``loss``, ``accuracy`` (classification), and
+        ``grad/<parameter>``: mean absolute inner-loop task gradient of each parameter."""
+
+    @abstractmethod
+    def evaluate(self, task: Task) -> dict[str, float]:
+        """Adapt on the support set with the test-time step count, building no second-order
+        graph, and score the query set: ``loss`` and ``accuracy`` (classification) or ``mse``."""
+
+    @abstractmethod
+    def adapt(self, support_x: torch.Tensor, support_y: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Test-time adaptation without a second-order graph: the adapted effective parameters."""
+
+    @abstractmethod
+    def predict(self, params: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+        """Outputs (logits or regression values) of the model with ``params`` on ``x``."""
+
+    def after_step(self, iteration: int) -> None:
+        """Called after each outer optimizer step with the 1-based iteration (IteRand)."""
+
+    def masks(self) -> dict[str, torch.Tensor] | None:
+        """Binary masks by prunable parameter name, or None for methods without masks."""
+        return None

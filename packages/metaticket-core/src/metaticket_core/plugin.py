@@ -1,0 +1,14 @@
+"""Core's own plugin: the built-in commands, registered through the same hook as any plugin's."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .commands import config, listing
+from .hookspecs import hookimpl
+
+
+@hookimpl
+def register_commands(app: Any) -> None:
+    listing.register(app)
+    config.register(app)

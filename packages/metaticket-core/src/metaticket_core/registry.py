@@ -1,0 +1,130 @@
+"""Name -> factory registries for datasets, models and methods, filled by the plugins' hooks.
+
+Registries are rebuilt from the plugin manager on each call, so registering or unregistering a
+plugin (as tests do) is seen at once; the hooks only hand over factories, which is cheap.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import MetaticketError, PluginError, UnknownNameError
+from .plugins import plugin_manager
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One registered thing: its name, the factory that builds it and the plugin it came from."""
+
+    name: str
+    factory: Callable[..., Any]
+    plugin: str
+    description: str = ""
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+class Registry:
+    """Unique names of one kind; unknown names suggest the closest one."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        self._entries: dict[str, Entry] = {}
+
+    def add(
+        self,
+        name: str,
+        factory: Callable[..., Any],
+        *,
+        plugin: str = "<direct>",
+        description: str | None = None,
+        **info: Any,
+    ) -> None:
+        if not isinstance(name, str) or not name:
+            raise PluginError(f"Plugin {plugin!r} registered a {self.kind} without a name.")
+        if not callable(factory):
+            raise PluginError(f"Plugin {plugin!r} registered {self.kind} {name!r} with a non-callable.")
+        if name in self._entries:
+            other = self._entries[name].plugin
+            raise PluginError(
+                f"Duplicate {self.kind} {name!r}: registered by plugin {other!r} and by plugin "
+                f"{plugin!r}. Rename one, or disable a plugin with MT_DISABLE_PLUGINS={plugin}."
+            )
+        if description is None:
+            description = (factory.__doc__ or "").strip().splitlines()[0] if factory.__doc__ else ""
+        self._entries[name] = Entry(name, factory, plugin, description, info)
+
+    def get(self, name: str) -> Entry:
+        try:
+            return self._entries[name]
+        except KeyError:
+            raise UnknownNameError(self.kind, name, self._entries) from None
+
+    def names(self, pattern: str = "*") -> list[str]:
+        return [e.name for e in self.entries(pattern)]
+
+    def entries(self, pattern: str = "*") -> list[Entry]:
+        return [e for n, e in sorted(self._entries.items()) if fnmatch.fnmatchcase(n, pattern)]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self._entries))
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+HOOKS = {"dataset": "register_datasets", "model": "register_models", "method": "register_methods"}
+
+
+def build_registry(kind: str) -> Registry:
+    """Ask every plugin's ``register_<kind>s`` hook, in registration order, to fill a registry."""
+    registry = Registry(kind)
+    hook = getattr(plugin_manager().hook, HOOKS[kind])
+    for impl in reversed(hook.get_hookimpls()):  # pluggy lists the last registered first
+        register = _register_for(registry, impl.plugin_name)
+        try:
+            impl.function(register)
+        except MetaticketError:
+            raise
+        except Exception as exc:
+            raise PluginError(
+                f"Plugin {impl.plugin_name!r} failed in {HOOKS[kind]}: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+    return registry
+
+
+def _register_for(registry: Registry, plugin: str) -> Callable[..., None]:
+    def register(name: str, factory: Callable[..., Any], **kwargs: Any) -> None:
+        registry.add(name, factory, plugin=plugin, **kwargs)
+
+    return register
+
+
+def datasets() -> Registry:
+    return build_registry("dataset")
+
+
+def models() -> Registry:
+    return build_registry("model")
+
+
+def methods() -> Registry:
+    return build_registry("method")
+
+
+def list_datasets(pattern: str = "*") -> list[str]:
+    return datasets().names(pattern)
+
+
+def list_models(pattern: str = "*") -> list[str]:
+    return models().names(pattern)
+
+
+def list_methods(pattern: str = "*") -> list[str]:
+    return methods().names(pattern)

@@ -1,0 +1,76 @@
+"""Few-shot tasks and the dataset interface the trainer relies on.
+
+Datasets (the metaticket-datasets plugin, or any other plugin) subclass ``FewShotDataset``; a
+registered dataset factory is called as ``factory(root, cache_dir=..., **dataset_options)``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Literal
+
+import torch
+
+Split = Literal["train", "val", "test"]
+SPLITS: tuple[Split, ...] = ("train", "val", "test")
+TaskType = Literal["classification", "regression"]
+
+
+@dataclass(frozen=True)
+class Task:
+    """One episode. Classification: x float (n, *input_shape), y int64 in 0..ways-1.
+    Regression: y float (n, 1). ``classes[i]`` names label i (empty for regression)."""
+
+    support_x: torch.Tensor
+    support_y: torch.Tensor
+    query_x: torch.Tensor
+    query_y: torch.Tensor
+    classes: tuple[str, ...] = ()
+
+    def to(self, device: torch.device | str) -> Task:
+        return replace(
+            self,
+            support_x=self.support_x.to(device),
+            support_y=self.support_y.to(device),
+            query_x=self.query_x.to(device),
+            query_y=self.query_y.to(device),
+        )
+
+
+class FewShotDataset(ABC):
+    """A source of episodes with fixed, disjoint class splits."""
+
+    task_type: TaskType = "classification"
+    input_shape: tuple[int, ...]  # one example, e.g. (1, 28, 28) or (1,) for sinusoid x
+
+    @abstractmethod
+    def episodes(
+        self,
+        split: Split,
+        *,
+        ways: int,
+        shots: int,
+        queries: int,
+        seed: int,
+        rank: int = 0,
+        worker: int = 0,
+    ) -> Iterator[Task]:
+        """Endless, deterministic stream of tasks: the same arguments give the same tasks."""
+
+    @abstractmethod
+    def check(self, split: Split, *, ways: int, shots: int, queries: int) -> None:
+        """Raise DataError, before any work, when the split cannot provide such tasks."""
+
+    def describe(self) -> dict[str, str]:
+        """Human-readable facts (split sizes, source, preprocessing) for ``mt show`` and docs."""
+        return {}
+
+
+def default_cache_dir() -> Path:
+    """Where decoded datasets are cached: ``$MT_CACHE_DIR`` or ``~/.cache/metaticket``."""
+    import os
+
+    return Path(os.environ.get("MT_CACHE_DIR", Path.home() / ".cache" / "metaticket"))
