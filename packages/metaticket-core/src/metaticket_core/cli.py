@@ -69,8 +69,9 @@ def build_app() -> typer.Typer:
 
     pm = plugin_manager()
     for info in pm.failures.values():
-        err_console.print(f"[yellow]Warning:[/] plugin {info.name!r} {escape(info.error or '')}",
-                          soft_wrap=True)
+        err_console.print(
+            f"[yellow]Warning:[/] plugin {info.name!r} {escape(info.error or '')}", soft_wrap=True
+        )
     pm.hook.register_commands(app=app)
     return app
 

@@ -6,6 +6,7 @@ cosine schedule and warmup; MAML: Adam 1e-3), so one config file can compare met
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import Any, Literal
@@ -95,7 +96,9 @@ def load_config(
 def read_config_file(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
-        raise ConfigError(f"Config file {str(path)!r} does not exist (expected a .yaml or .json file).")
+        raise ConfigError(
+            f"Config file {str(path)!r} does not exist (expected a .yaml or .json file)."
+        )
     text = path.read_text(encoding="utf-8")
     try:
         data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
@@ -115,11 +118,16 @@ def parse_set(item: str) -> tuple[str, Any]:
     """``key=value`` with a YAML value (``lr=1e-3``, ``model_options.width=2``, ``x=[1,2]``)."""
     key, sep, raw = item.partition("=")
     if not sep or not key.strip():
-        raise ConfigError(f"--set expects key=value, got {item!r} (for example --set inner_lr=0.4).")
+        raise ConfigError(
+            f"--set expects key=value, got {item!r} (for example --set inner_lr=0.4)."
+        )
     try:
         value = yaml.safe_load(raw) if raw.strip() else None
     except yaml.YAMLError:
         value = raw
+    if isinstance(value, str):  # YAML 1.1 reads "1e-3" as a string
+        with contextlib.suppress(ValueError):
+            value = float(value)
     return key.strip(), value
 
 
@@ -137,7 +145,9 @@ def validate(data: dict[str, Any]) -> RunConfig:
     try:
         return RunConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError("Invalid config: " + "; ".join(_describe(e) for e in exc.errors())) from None
+        raise ConfigError(
+            "Invalid config: " + "; ".join(_describe(e) for e in exc.errors())
+        ) from None
 
 
 def _describe(error: Any) -> str:

@@ -112,7 +112,11 @@ def check_hooks(pm: pluggy.PluginManager) -> None:
             if not impls:
                 continue
             suggestion = closest(hook_name, known)
-            hint = f" Did you mean {suggestion!r}?" if suggestion else f" Known hooks: {', '.join(known)}."
+            hint = (
+                f" Did you mean {suggestion!r}?"
+                if suggestion
+                else f" Known hooks: {', '.join(known)}."
+            )
             raise PluginError(
                 f"Plugin {impls[0].plugin_name!r} implements unknown hook {hook_name!r}.{hint}"
             )

@@ -45,7 +45,9 @@ class Registry:
         if not isinstance(name, str) or not name:
             raise PluginError(f"Plugin {plugin!r} registered a {self.kind} without a name.")
         if not callable(factory):
-            raise PluginError(f"Plugin {plugin!r} registered {self.kind} {name!r} with a non-callable.")
+            raise PluginError(
+                f"Plugin {plugin!r} registered {self.kind} {name!r} with a non-callable."
+            )
         if name in self._entries:
             other = self._entries[name].plugin
             raise PluginError(
@@ -93,8 +95,7 @@ def build_registry(kind: str) -> Registry:
             raise
         except Exception as exc:
             raise PluginError(
-                f"Plugin {impl.plugin_name!r} failed in {HOOKS[kind]}: "
-                f"{type(exc).__name__}: {exc}"
+                f"Plugin {impl.plugin_name!r} failed in {HOOKS[kind]}: {type(exc).__name__}: {exc}"
             ) from exc
     return registry
 

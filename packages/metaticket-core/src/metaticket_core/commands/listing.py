@@ -24,14 +24,18 @@ def list_command(
     what: Annotated[
         str | None, typer.Argument(help=f"One of: {', '.join(WHAT)}. Default: all of them.")
     ] = None,
-    pattern: Annotated[str, typer.Argument(help="fnmatch pattern on names, e.g. 'metaticket*'.")] = "*",
+    pattern: Annotated[
+        str, typer.Argument(help="fnmatch pattern on names, e.g. 'metaticket*'.")
+    ] = "*",
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show details.")] = False,
 ) -> None:
     """List the registered methods, models, datasets and the plugins that provide them."""
     if what is not None and what not in WHAT:
         hint = closest(what, WHAT)
         did = f" Did you mean {hint!r}?" if hint else ""
-        raise typer.BadParameter(f"{what!r} is not one of {', '.join(WHAT)}.{did}", param_hint="WHAT")
+        raise typer.BadParameter(
+            f"{what!r} is not one of {', '.join(WHAT)}.{did}", param_hint="WHAT"
+        )
     for kind in [what] if what else WHAT:
         if kind == "plugins":
             console.print(_plugins_table(pattern))

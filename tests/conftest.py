@@ -1,0 +1,31 @@
+"""Integration tests run the installed ``mt`` with the installed plugins, in a subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.fixture
+def mt(tmp_path):
+    """Run ``mt ARGS`` (``python -m metaticket_core``); returns the CompletedProcess."""
+
+    def run(*args: str, env: dict[str, str] | None = None, timeout: float = 600):
+        full_env = {k: v for k, v in os.environ.items() if not k.startswith("MT_")}
+        full_env.update(COLUMNS="200", MT_CACHE_DIR=str(tmp_path / "cache"), **(env or {}))
+        return subprocess.run(
+            [sys.executable, "-m", "metaticket_core", *args],
+            capture_output=True,
+            text=True,
+            env=full_env,
+            cwd=tmp_path,
+            timeout=timeout,
+        )
+
+    return run
