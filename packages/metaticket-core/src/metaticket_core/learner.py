@@ -50,16 +50,28 @@ class MetaLearner(nn.Module):
         graph, and score the query set: ``loss`` and ``accuracy`` (classification) or ``mse``."""
 
     @abstractmethod
-    def adapt(self, support_x: torch.Tensor, support_y: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Test-time adaptation without a second-order graph: the adapted effective parameters."""
+    def adapt(
+        self, support_x: torch.Tensor, support_y: torch.Tensor, steps: int | None = None
+    ) -> dict[str, torch.Tensor]:
+        """Test-time adaptation without a second-order graph (``steps`` defaults to the
+        config's ``test_inner_steps``): the adapted effective parameters."""
 
     @abstractmethod
     def predict(self, params: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
         """Outputs (logits or regression values) of the model with ``params`` on ``x``."""
+
+    @abstractmethod
+    def initial_parameters(self) -> dict[str, torch.Tensor]:
+        """phi_0, the parameters every task starts adapting from, by backbone parameter name
+        (raw values: masks not applied). With ``masks()`` they make a ticket reproducible."""
 
     def after_step(self, iteration: int) -> None:
         """Called after each outer optimizer step with the 1-based iteration (IteRand)."""
 
     def masks(self) -> dict[str, torch.Tensor] | None:
         """Binary masks by prunable parameter name, or None for methods without masks."""
+        return None
+
+    def scores(self) -> dict[str, torch.Tensor] | None:
+        """The meta-learned scores behind ``masks()``, or None for methods without masks."""
         return None

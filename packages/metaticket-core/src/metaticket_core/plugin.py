@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .commands import config, listing
+from .commands import config, evaluate, listing, plot, predict, runs, tickets, train
 from .hookspecs import hookimpl
 
 
@@ -12,3 +12,9 @@ from .hookspecs import hookimpl
 def register_commands(app: Any) -> None:
     listing.register(app)
     config.register(app)
+    train.register(app)
+    evaluate.register(app)
+    tickets.register(app)
+    runs.register(app)
+    plot.register(app)
+    predict.register(app)

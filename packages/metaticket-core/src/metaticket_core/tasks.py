@@ -14,6 +14,8 @@ from typing import Literal
 
 import torch
 
+from .errors import DataError
+
 Split = Literal["train", "val", "test"]
 SPLITS: tuple[Split, ...] = ("train", "val", "test")
 TaskType = Literal["classification", "regression"]
@@ -63,6 +65,11 @@ class FewShotDataset(ABC):
     @abstractmethod
     def check(self, split: Split, *, ways: int, shots: int, queries: int) -> None:
         """Raise DataError, before any work, when the split cannot provide such tasks."""
+
+    def load_images(self, paths: list[Path]) -> torch.Tensor:
+        """Decode image files exactly as this dataset's examples are (size, channels, polarity),
+        as a float tensor (n, *input_shape); used to adapt a trained run to a user's images."""
+        raise DataError(f"Dataset {type(self).__name__} cannot read image files.")
 
     def describe(self) -> dict[str, str]:
         """Human-readable facts (split sizes, source, preprocessing) for ``mt show`` and docs."""

@@ -6,7 +6,31 @@ from typing import Any
 
 from metaticket_core import hookimpl
 
+from .maml import anil, boil, maml
+from .metaticket import (
+    metaticket,
+    metaticket_boil,
+    metaticket_boil_iterand,
+    metaticket_iterand,
+    metaticket_reg,
+    metaticket_reg_naive,
+)
+
+METHODS = {
+    "maml": maml,
+    "anil": anil,
+    "boil": boil,
+    "metaticket": metaticket,
+    "metaticket+boil": metaticket_boil,
+    "metaticket+iterand": metaticket_iterand,
+    "metaticket+boil+iterand": metaticket_boil_iterand,
+    "metaticket-reg": metaticket_reg,
+    "metaticket-reg-naive": metaticket_reg_naive,
+}
+
 
 @hookimpl
 def register_methods(register: Any) -> None:
-    """Built-in methods are added here as their meta-learners land."""
+    """Each factory is called as ``factory(backbone, config)`` and returns a MetaLearner."""
+    for name, factory in METHODS.items():
+        register(name, factory, description=factory.__doc__.splitlines()[0])

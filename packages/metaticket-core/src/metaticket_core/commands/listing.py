@@ -10,10 +10,11 @@ from rich.table import Table
 from ..console import console
 from ..errors import closest
 from ..plugins import plugin_manager
+from ..presets import list_presets, preset
 from ..registry import Registry, datasets, methods, models
 
 KINDS = {"methods": methods, "models": models, "datasets": datasets}
-WHAT = (*KINDS, "plugins")
+WHAT = (*KINDS, "presets", "plugins")
 
 
 def register(app: typer.Typer) -> None:
@@ -29,7 +30,7 @@ def list_command(
     ] = "*",
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show details.")] = False,
 ) -> None:
-    """List the registered methods, models, datasets and the plugins that provide them."""
+    """List the registered methods, models, datasets, the presets and the plugins."""
     if what is not None and what not in WHAT:
         hint = closest(what, WHAT)
         did = f" Did you mean {hint!r}?" if hint else ""
@@ -39,6 +40,8 @@ def list_command(
     for kind in [what] if what else WHAT:
         if kind == "plugins":
             console.print(_plugins_table(pattern))
+        elif kind == "presets":
+            console.print(_presets_table(pattern, verbose))
         else:
             console.print(_registry_table(kind, KINDS[kind](), pattern, verbose))
 
@@ -64,6 +67,21 @@ def _details(info: dict[str, Any]) -> str:
         f"{key}: {', '.join(map(str, value)) if isinstance(value, list | tuple) else value}"
         for key, value in info.items()
     )
+
+
+def _presets_table(pattern: str, verbose: bool) -> Table:
+    presets = list_presets(pattern)
+    table = Table(title=f"presets ({len(presets)})", title_justify="left")
+    table.add_column("name", style="bold cyan", no_wrap=True)
+    table.add_column("description")
+    if verbose:
+        table.add_column("settings")
+    for name, description in presets:
+        row = [name, description]
+        if verbose:
+            row.append(_details(preset(name)))
+        table.add_row(*row)
+    return table
 
 
 def _plugins_table(pattern: str) -> Table:

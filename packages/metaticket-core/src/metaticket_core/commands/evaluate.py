@@ -1,0 +1,90 @@
+"""``mt test`` and ``mt cross-test``: meta-test a trained run, on its dataset or others."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from ..console import console
+from ..evaluation import evaluate
+from ..inference import load_experiment
+from ..progress import Progress
+from ..runs import default_runs_dir, open_run
+from .train import JSON_OUT, RUNS_DIR
+
+RUN_ID = Annotated[str, typer.Argument(help="Run id (mt runs).")]
+EPISODES = Annotated[int | None, typer.Option(help="Test episodes. [default: the run's]")]
+CHECKPOINT = Annotated[str, typer.Option(help="Which checkpoint: last or best.")]
+
+
+def register(app: typer.Typer) -> None:
+    app.command("test")(test_command)
+    app.command("cross-test")(cross_test_command)
+
+
+def _meta_test(run, which, episodes, progress, **changes):
+    x = load_experiment(run, which, **changes)
+    n = episodes or x.config.test_episodes
+    return evaluate(x.learner, x.dataset, x.config, "test", n, x.device, progress)
+
+
+def test_command(
+    run_id: RUN_ID,
+    episodes: EPISODES = None,
+    dataset: Annotated[str | None, typer.Option(help="Test on another dataset.")] = None,
+    data_root: Annotated[Path | None, typer.Option(help="Its folder on disk.")] = None,
+    checkpoint: CHECKPOINT = "last",
+    runs_dir: RUNS_DIR = None,
+    json_out: JSON_OUT = False,
+) -> None:
+    """Meta-test a run on fixed test episodes: mean accuracy (or MSE) with its 95% CI."""
+    run = open_run(run_id, runs_dir or default_runs_dir())
+    changes = {k: v for k, v in {"dataset": dataset, "data_root": data_root}.items() if v}
+    if dataset and not data_root:
+        changes["data_root"] = None
+    with Progress() as progress:
+        result = _meta_test(run, checkpoint, episodes, progress, **changes)
+    if json_out:
+        typer.echo(json.dumps({"run_id": run.id, "checkpoint": checkpoint, **result.as_dict()}))
+    else:
+        console.print(f"{run.id}: meta-test {result.summary()}", highlight=False)
+
+
+def cross_test_command(
+    run_id: RUN_ID,
+    dataset: Annotated[
+        list[str],
+        typer.Option(help="NAME or NAME=ROOT, repeatable: one table row each."),
+    ],
+    episodes: EPISODES = None,
+    checkpoint: CHECKPOINT = "last",
+    runs_dir: RUNS_DIR = None,
+    json_out: JSON_OUT = False,
+) -> None:
+    """Meta-test one run on several datasets: the paper's cross-domain table."""
+    run = open_run(run_id, runs_dir or default_runs_dir())
+    rows = []
+    with Progress() as progress:
+        for item in dataset:
+            name, _, root = item.partition("=")
+            result = _meta_test(
+                run, checkpoint, episodes, progress, dataset=name, data_root=root or None
+            )
+            rows.append((name, result))
+    if json_out:
+        typer.echo(json.dumps({name: r.as_dict() for name, r in rows}))
+        return
+    config = run.config()
+    table = Table(title=f"{run.id}: {config.method} on {config.model}, trained on {config.dataset}")
+    for column in ("meta-test dataset", "result", "95% CI", "episodes"):
+        table.add_column(column)
+    for name, r in rows:
+        scale, unit = (100, "%") if r.metric == "accuracy" else (1, "")
+        table.add_row(
+            name, f"{scale * r.mean:.2f}{unit}", f"± {scale * r.ci95:.2f}{unit}", str(r.episodes)
+        )
+    console.print(table)

@@ -1,0 +1,86 @@
+"""``mt predict``: adapt a trained run to your own few-shot task and label query images."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from ..console import console
+from ..errors import DataError
+from ..inference import Predictor
+from ..runs import default_runs_dir, open_run
+from .evaluate import CHECKPOINT, RUN_ID
+from .train import JSON_OUT, RUNS_DIR
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+
+
+def register(app: typer.Typer) -> None:
+    app.command("predict")(predict_command)
+
+
+def _images(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def support_folders(root: Path) -> dict[str, list[Path]]:
+    """``root/<class>/<image>`` as {class: [images]}; a clear error for any other layout."""
+    expected = "expected one sub-folder per class, each holding that class's images"
+    if not root.is_dir():
+        raise DataError(f"Support folder {str(root)!r} does not exist ({expected}).")
+    classes = {d.name: _images(d) for d in sorted(root.iterdir()) if d.is_dir()}
+    empty = [name for name, files in classes.items() if not files]
+    if not classes or empty:
+        what = f"empty class folders: {', '.join(empty)}" if empty else "no class folders"
+        raise DataError(f"Support folder {str(root)!r} has {what} ({expected}).")
+    return classes
+
+
+def query_paths(paths: list[Path]) -> list[Path]:
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(_images(path))
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise DataError(f"Query {str(path)!r} does not exist (give image files or folders).")
+    if not found:
+        raise DataError("No query images found in " + ", ".join(map(str, paths)) + ".")
+    return found
+
+
+def predict_command(
+    run_id: RUN_ID,
+    support: Annotated[Path, typer.Option(help="Folder with one sub-folder of images per class.")],
+    query: Annotated[list[Path], typer.Option(help="Query image or folder (repeatable).")],
+    steps: Annotated[
+        int | None, typer.Option(help="Adaptation steps. [default: the run's]")
+    ] = None,
+    checkpoint: CHECKPOINT = "last",
+    runs_dir: RUNS_DIR = None,
+    json_out: JSON_OUT = False,
+) -> None:
+    """Adapt a trained run on labelled support images, then label each query image."""
+    run = open_run(run_id, runs_dir or default_runs_dir())
+    classes = support_folders(support)
+    queries = query_paths(query)
+    predictor = Predictor.from_run(run, checkpoint, steps)
+    predictor.fit_images(classes)
+    predictions = predictor.predict_images(queries)
+    if json_out:
+        typer.echo(json.dumps([
+            {"query": str(p), "class": c, "probability": prob}
+            for p, (c, prob) in zip(queries, predictions, strict=True)
+        ]))  # fmt: skip
+        return
+    table = Table(title=f"{run.id} adapted on {support}", title_justify="left")
+    for column in ("query", "class", "probability"):
+        table.add_column(column)
+    for path, (name, prob) in zip(queries, predictions, strict=True):
+        table.add_row(str(path), name, f"{prob:.3f}")
+    console.print(table)

@@ -1,0 +1,73 @@
+"""``mt runs`` and ``mt show``: what has been trained, and one run in detail."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+import yaml
+from rich.table import Table
+
+from ..console import console
+from ..runs import default_runs_dir, list_runs, open_run
+from .evaluate import RUN_ID
+from .train import RUNS_DIR
+
+
+def register(app: typer.Typer) -> None:
+    app.command("runs")(runs_command)
+    app.command("show")(show_command)
+
+
+def _score(value: float | None, metric: str | None) -> str:
+    if value is None:
+        return "-"
+    return f"{100 * value:.2f}%" if metric in (None, "accuracy") else f"{value:.4f}"
+
+
+def runs_command(
+    pattern: Annotated[str, typer.Argument(help="fnmatch pattern on run ids.")] = "*",
+    runs_dir: RUNS_DIR = None,
+) -> None:
+    """Table of runs: id, method, model, dataset, iterations done, best validation, test."""
+    import fnmatch
+
+    runs_dir = runs_dir or default_runs_dir()
+    table = Table(title=f"runs in {runs_dir}", title_justify="left")
+    for column in ("id", "method", "model", "dataset", "iterations", "best val", "test", "state"):
+        table.add_column(column, no_wrap=column == "id")
+    for run in list_runs(runs_dir):
+        if not fnmatch.fnmatchcase(run.id, pattern):
+            continue
+        config, status = run.config(), run.status()
+        metric = status.get("val_metric")
+        table.add_row(
+            run.id,
+            config.method,
+            config.model,
+            f"{config.dataset} {config.ways}w{config.shots}s",
+            f"{status.get('iteration', 0)}/{config.iterations}",
+            _score(status.get("best_val"), metric),
+            _score(status.get("test"), metric),
+            status.get("state", "-"),
+        )
+    console.print(table)
+
+
+def show_command(run_id: RUN_ID, runs_dir: RUNS_DIR = None) -> None:
+    """A run's configuration, status and test result."""
+    run = open_run(run_id, runs_dir or default_runs_dir())
+    console.rule(f"[bold]{run.id}[/]  {run.path}")
+    console.print(
+        yaml.safe_dump(run.config().model_dump(mode="json"), sort_keys=False).rstrip(),
+        markup=False,
+        highlight=False,
+    )
+    console.rule("status")
+    console.print(
+        yaml.safe_dump(run.status(), sort_keys=False).rstrip(), markup=False, highlight=False
+    )
+    test = run.test_result()
+    if test:
+        console.rule("meta-test")
+        console.print(yaml.safe_dump(test, sort_keys=False).rstrip(), markup=False, highlight=False)

@@ -1,0 +1,71 @@
+"""Meta-test evaluation on fixed, seeded episodes: mean and 95% confidence interval."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+
+from .config import RunConfig
+from .learner import MetaLearner
+from .progress import Progress
+from .tasks import FewShotDataset, Split
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    """``metric`` is ``accuracy`` (a fraction) or ``mse``; ``ci95`` is 1.96 standard errors."""
+
+    metric: str
+    mean: float
+    ci95: float
+    episodes: int
+    loss: float
+
+    def summary(self) -> str:
+        if self.metric == "accuracy":
+            return (
+                f"accuracy {100 * self.mean:.2f}% ± {100 * self.ci95:.2f}% "
+                f"({self.episodes} episodes)"
+            )
+        return f"mse {self.mean:.4f} ± {self.ci95:.4f} ({self.episodes} episodes)"
+
+    def as_dict(self) -> dict[str, float | int | str]:
+        return asdict(self)
+
+
+def evaluate(
+    learner: MetaLearner,
+    dataset: FewShotDataset,
+    config: RunConfig,
+    split: Split,
+    episodes: int,
+    device: torch.device,
+    progress: Progress | None = None,
+) -> EvalResult:
+    """Adapt to each of ``episodes`` fixed tasks of ``split`` and score its queries."""
+    stream = dataset.episodes(
+        split, ways=config.ways, shots=config.shots, queries=config.queries, seed=config.seed
+    )
+    metric = "accuracy" if dataset.task_type == "classification" else "mse"
+    values, losses = [], []
+    task_bar = progress.task(f"{split} episodes", episodes) if progress else None
+    for _ in range(episodes):
+        scores = learner.evaluate(next(stream).to(device))
+        values.append(scores[metric])
+        losses.append(scores["loss"])
+        if task_bar is not None:
+            task_bar.advance()
+    if task_bar is not None:
+        task_bar.done()
+    return EvalResult(metric, *mean_ci95(values), episodes, sum(losses) / len(losses))
+
+
+def mean_ci95(values: list[float]) -> tuple[float, float]:
+    n = len(values)
+    mean = sum(values) / n
+    if n < 2:
+        return mean, float("nan")
+    var = sum((v - mean) ** 2 for v in values) / (n - 1)
+    return mean, 1.96 * math.sqrt(var / n)

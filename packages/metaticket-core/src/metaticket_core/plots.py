@@ -1,0 +1,109 @@
+"""PNG plots of a run: learning curves, sparsity, inner-loop gradients (paper Fig. 2) and the
+first-layer mask of 28x28 inputs (paper Fig. 4)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+from .runs import Run
+
+
+def _series(records: list[dict], key: str) -> tuple[list[int], list[float]]:
+    points = [(r["iteration"], r[key]) for r in records if key in r]
+    return [p[0] for p in points], [p[1] for p in points]
+
+
+def _save(fig: plt.Figure, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_run(run: Run, out_dir: Path) -> list[Path]:
+    """Write every plot that the run's metrics support; returns the files written."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    records = run.metrics()
+    written = [_curves(run, records, out_dir / "training.png")]
+    for prefix, name, title, ylabel in (
+        ("sparsity/", "sparsity.png", "per-layer sparsity", "fraction pruned"),
+        (
+            "grad/",
+            "inner-gradients.png",
+            "mean |inner-loop task gradient| (paper Fig. 2)",
+            "mean |grad|",
+        ),
+    ):
+        keys = sorted({k for r in records for k in r if k.startswith(prefix)})
+        if keys:
+            written.append(_per_layer(records, keys, prefix, title, ylabel, out_dir / name))
+    mask = _first_layer_mask(run, out_dir / "first-layer-mask.png")
+    if mask:
+        written.append(mask)
+    return written
+
+
+def _curves(run: Run, records: list[dict], path: Path) -> Path:
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
+    left.plot(*_series(records, "loss"), label="meta-train query loss")
+    left.plot(*_series(records, "val_loss"), "o-", label="meta-val loss")
+    left.set_xlabel("iteration")
+    left.set_ylabel("loss")
+    left.legend()
+    metric = "accuracy" if any("accuracy" in r for r in records) else None
+    if metric:
+        right.plot(*_series(records, "accuracy"), label="meta-train query accuracy")
+        right.plot(*_series(records, "val_accuracy"), "o-", label="meta-val accuracy")
+        right.set_ylabel("accuracy")
+    else:
+        right.plot(*_series(records, "val_mse"), "o-", label="meta-val MSE")
+        right.set_ylabel("MSE")
+    right.set_xlabel("iteration")
+    right.legend()
+    config = run.config()
+    fig.suptitle(f"{run.id}: {config.method} / {config.model} / {config.dataset}")
+    return _save(fig, path)
+
+
+def _per_layer(records, keys, prefix, title, ylabel, path) -> Path:
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for key in keys:
+        ax.plot(*_series(records, key), label=key[len(prefix) :])
+    ax.set_xlabel("iteration")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    if prefix == "grad/":
+        ax.set_yscale("log")
+    ax.legend(fontsize="small", ncol=2)
+    return _save(fig, path)
+
+
+def _first_layer_mask(run: Run, path: Path, units: int = 32) -> Path | None:
+    """The masks of the first ``units`` first-layer units as 28x28 images (paper Fig. 4)."""
+    if not run.checkpoint("last").exists():
+        return None
+    status = run.status()
+    shape = tuple(status.get("input_shape", ()))
+    if shape[-2:] != (28, 28):
+        return None
+    from .inference import load_experiment
+
+    masks = load_experiment(run, "last").learner.masks()
+    if not masks:
+        return None
+    first = next(iter(masks.values()))
+    if first.dim() != 2 or first.shape[1] != 28 * 28:
+        return None
+    cols = 8
+    rows = max(1, min(units, first.shape[0]) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.2, rows * 1.2))
+    for i, ax in enumerate(axes.flat):
+        ax.imshow(first[i].reshape(28, 28).cpu().numpy(), cmap="gray", vmin=0, vmax=1)
+        ax.axis("off")
+    fig.suptitle(f"first-layer masks of {rows * cols} units (light = kept)")
+    return _save(fig, path)

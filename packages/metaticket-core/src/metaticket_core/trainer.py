@@ -1,0 +1,306 @@
+"""Meta-training: outer optimizer and schedule, episodes, validation, checkpoints, resume.
+
+Exact resume: the tasks of iteration ``i`` come from a stream seeded by ``(seed, i)``, torch's
+generator state is checkpointed, and so are the learner and optimizer states, so training 20
+iterations in one go and 10 + 10 with a resume give bit-identical results on the same machine.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import checkpoint
+from .config import RunConfig
+from .errors import ConfigError, MetaticketError
+from .evaluation import EvalResult, evaluate
+from .learner import MetaLearner, OuterDefaults
+from .progress import Progress
+from .registry import datasets, methods, models
+from .runs import Run, write_json
+from .tasks import SPLITS, FewShotDataset, default_cache_dir
+
+
+class TrainingDiverged(MetaticketError):
+    """The meta-loss became NaN or infinite."""
+
+
+class TrainingInterrupted(MetaticketError):
+    """Ctrl-C during training; the last completed iteration was checkpointed."""
+
+
+@dataclass
+class Experiment:
+    """What a config builds: the data, the learner on its device."""
+
+    config: RunConfig
+    dataset: FewShotDataset
+    learner: MetaLearner
+    device: torch.device
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(
+            "device='cuda' but no CUDA device is available; use --device cpu or auto."
+        )
+    return torch.device(name)
+
+
+def load_dataset(config: RunConfig, cache_dir: Path | None = None) -> FewShotDataset:
+    factory = datasets().get(config.dataset).factory
+    return factory(
+        config.data_root, cache_dir=cache_dir or default_cache_dir(), **config.dataset_options
+    )
+
+
+def build(config: RunConfig, cache_dir: Path | None = None) -> Experiment:
+    """Check every name and size first, then build dataset, backbone and learner (seeded)."""
+    config.check_names()
+    device = resolve_device(config.device)
+    dataset = load_dataset(config, cache_dir)
+    for split in SPLITS:
+        dataset.check(split, ways=config.ways, shots=config.shots, queries=config.queries)
+    torch.manual_seed(config.seed)
+    out_features = config.ways if dataset.task_type == "classification" else 1
+    backbone = (
+        models()
+        .get(config.model)
+        .factory(
+            out_features, dataset.input_shape, batchnorm=config.batchnorm, **config.model_options
+        )
+    )
+    learner = methods().get(config.method).factory(backbone, config)
+    return Experiment(config, dataset, learner.to(device), device)
+
+
+def outer_settings(config: RunConfig, learner: MetaLearner) -> OuterDefaults:
+    """The method's outer-loop defaults with whatever the config sets explicitly."""
+    chosen = {
+        "optimizer": config.outer_optimizer,
+        "lr": config.outer_lr,
+        "momentum": config.momentum,
+        "weight_decay": config.weight_decay,
+        "schedule": config.schedule,
+        "warmup": config.warmup,
+    }
+    return replace(learner.outer_defaults, **{k: v for k, v in chosen.items() if v is not None})
+
+
+def make_optimizer(params: list[torch.nn.Parameter], s: OuterDefaults) -> torch.optim.Optimizer:
+    if s.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=s.lr, momentum=s.momentum, weight_decay=s.weight_decay)
+    if s.optimizer == "adam":
+        return torch.optim.Adam(params, lr=s.lr, weight_decay=s.weight_decay)
+    if s.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=s.lr, weight_decay=s.weight_decay)
+    raise ConfigError(f"outer optimizer {s.optimizer!r} is unknown; use sgd, adam or adamw.")
+
+
+def lr_factor(iteration: int, s: OuterDefaults, iterations: int) -> float:
+    """Multiplier of the base lr at 1-based ``iteration``: linear warmup, then constant or
+    cosine decay to 0 at ``iterations``."""
+    warmup = min(s.warmup, iterations)
+    if iteration <= warmup:
+        return iteration / warmup
+    if s.schedule == "cosine":
+        progress = (iteration - warmup) / max(1, iterations - warmup)
+        return 0.5 * (1 + math.cos(math.pi * progress))
+    return 1.0
+
+
+def task_seed(seed: int, iteration: int, rank: int = 0) -> int:
+    """Seed of the episodes of one iteration: independent of how the run was split by resumes."""
+    return int(np.random.SeedSequence([seed, iteration, rank]).generate_state(1)[0])
+
+
+def sparsity(masks: dict[str, torch.Tensor]) -> dict[str, float]:
+    """Fraction of pruned weights per layer and in total (key ``sparsity``)."""
+    out = {f"sparsity/{name}": 1 - m.mean().item() for name, m in masks.items()}
+    total = sum(m.numel() for m in masks.values())
+    out["sparsity"] = 1 - sum(m.sum().item() for m in masks.values()) / total
+    return out
+
+
+class Trainer:
+    """Drives one run: ``Trainer(experiment, run).fit()``."""
+
+    def __init__(self, experiment: Experiment, run: Run, progress: Progress | None = None):
+        self.x, self.run = experiment, run
+        self.config = experiment.config
+        self.progress = progress or Progress(enabled=False)
+        self.outer = outer_settings(self.config, experiment.learner)
+        self.optimizer = make_optimizer(experiment.learner.meta_parameters(), self.outer)
+        self.iteration = 0
+        self.checkpointed = 0  # iteration of the last checkpoint written
+        self.best: float | None = None
+        self.higher_is_better = experiment.dataset.task_type == "classification"
+
+    # checkpoints -------------------------------------------------------------------------
+    def save(self, which: str) -> None:
+        opt_tensors, opt_state = checkpoint.optimizer_to_flat(self.optimizer)
+        tensors = {f"learner/{k}": v for k, v in self.x.learner.state_dict().items()}
+        tensors.update({f"optimizer/{k}": v for k, v in opt_tensors.items()})
+        tensors["rng/torch"] = torch.get_rng_state()
+        if self.x.device.type == "cuda":
+            tensors["rng/cuda"] = torch.cuda.get_rng_state(self.x.device)
+        state = {"iteration": self.iteration, "best": self.best, "optimizer": opt_state}
+        checkpoint.save(self.run.checkpoint(which), tensors, state)
+        self.checkpointed = self.iteration
+
+    def restore(self, which: str = "last") -> None:
+        tensors, state = checkpoint.load(self.run.checkpoint(which))
+        self.x.learner.load_state_dict(
+            {k[len("learner/") :]: v for k, v in tensors.items() if k.startswith("learner/")}
+        )
+        checkpoint.optimizer_from_flat(
+            self.optimizer,
+            {k[len("optimizer/") :]: v for k, v in tensors.items() if k.startswith("optimizer/")},
+            state["optimizer"],
+        )
+        torch.set_rng_state(tensors["rng/torch"])
+        if "rng/cuda" in tensors and self.x.device.type == "cuda":
+            torch.cuda.set_rng_state(tensors["rng/cuda"], self.x.device)
+        self.iteration, self.best = state["iteration"], state["best"]
+        self.checkpointed = self.iteration
+
+    # training ------------------------------------------------------------------------------
+    def tasks(self, iteration: int) -> list:
+        c = self.config
+        stream = self.x.dataset.episodes(
+            "train",
+            ways=c.ways,
+            shots=c.shots,
+            queries=c.queries,
+            seed=task_seed(c.seed, iteration),
+        )
+        return [next(stream).to(self.x.device) for _ in range(c.meta_batch)]
+
+    def step(self, iteration: int) -> dict[str, float]:
+        """One outer step: adapt on each task, average query losses, update meta-parameters."""
+        factor = lr_factor(iteration, self.outer, self.config.iterations)
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.outer.lr * factor
+        loss, metrics = self.x.learner.outer_loss(self.tasks(iteration))
+        if not torch.isfinite(loss):
+            raise TrainingDiverged(
+                f"The meta-loss became {loss.item()} at iteration {iteration}; the last good "
+                f"checkpoint (iteration {self.checkpointed}) is kept. Try a lower --outer-lr "
+                f"or --inner-lr."
+            )
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        self.x.learner.after_step(iteration)
+        return {**metrics, "lr": self.outer.lr * factor}
+
+    def validate(self) -> EvalResult:
+        return evaluate(
+            self.x.learner,
+            self.x.dataset,
+            self.config,
+            "val",
+            self.config.val_episodes,
+            self.x.device,
+            self.progress,
+        )
+
+    def fit(self) -> None:
+        """Train from ``self.iteration`` to ``config.iterations``, validating and checkpointing."""
+        c = self.config
+        self.run.update_status(
+            state="running",
+            iteration=self.iteration,
+            input_shape=list(self.x.dataset.input_shape),
+            task_type=self.x.dataset.task_type,
+        )
+        log_every = max(1, min(c.val_interval, c.iterations // 200 or 1))
+        window: list[dict[str, float]] = []
+        bar = self.progress.task("train", c.iterations, completed=self.iteration)
+        started = time.perf_counter()
+        try:
+            for iteration in range(self.iteration + 1, c.iterations + 1):
+                window.append(self.step(iteration))
+                self.iteration = iteration
+                info = None
+                if iteration % log_every == 0 or iteration == c.iterations:
+                    record = self._record(iteration, window)
+                    self.run.log(record)
+                    window, info = [], _bar_info(record)
+                bar.advance(info=info)
+                if iteration % c.val_interval == 0 or iteration == c.iterations:
+                    self._validate_and_save(iteration)
+        except KeyboardInterrupt:
+            self.save("last")
+            self.run.update_status(state="interrupted", iteration=self.iteration)
+            raise TrainingInterrupted(
+                f"Interrupted at iteration {self.iteration}; checkpoint saved. Resume with: "
+                f"mt train --resume {self.run.id}"
+            ) from None
+        except TrainingDiverged:
+            self.run.update_status(state="diverged")
+            raise
+        self.run.update_status(
+            state="trained", iteration=self.iteration, train_seconds=time.perf_counter() - started
+        )
+
+    def _record(self, iteration: int, window: list[dict[str, float]]) -> dict[str, float]:
+        keys = window[0].keys()
+        record = {"iteration": iteration, "time": time.time()}
+        record.update({k: sum(m[k] for m in window) / len(window) for k in keys})
+        masks = self.x.learner.masks()
+        if masks:
+            record.update(sparsity(masks))
+        return record
+
+    def _validate_and_save(self, iteration: int) -> None:
+        result = self.validate()
+        self.run.log(
+            {
+                "iteration": iteration,
+                f"val_{result.metric}": result.mean,
+                "val_ci95": result.ci95,
+                "val_loss": result.loss,
+            }
+        )
+        improved = self.best is None or (
+            result.mean > self.best if self.higher_is_better else result.mean < self.best
+        )
+        if improved:
+            self.best = result.mean
+        self.save("last")
+        if improved:
+            self.save("best")
+        self.run.update_status(iteration=iteration, best_val=self.best, val_metric=result.metric)
+        self.progress.log(f"iteration {iteration}: val {result.summary()}")
+
+    def test(self, episodes: int | None = None) -> EvalResult:
+        """Meta-test the current learner on fixed test episodes and store the result."""
+        result = evaluate(
+            self.x.learner,
+            self.x.dataset,
+            self.config,
+            "test",
+            episodes or self.config.test_episodes,
+            self.x.device,
+            self.progress,
+        )
+        write_json(self.run.path / "test.json", {**result.as_dict(), "checkpoint": "last"})
+        self.run.update_status(state="finished", test=result.mean, test_ci95=result.ci95)
+        return result
+
+
+def _bar_info(record: dict[str, float]) -> str:
+    parts = [f"loss {record['loss']:.3f}"]
+    if "accuracy" in record:
+        parts.append(f"acc {100 * record['accuracy']:.1f}%")
+    if "sparsity" in record:
+        parts.append(f"sparsity {100 * record['sparsity']:.1f}%")
+    return " ".join(parts)

@@ -1,0 +1,138 @@
+import math
+
+import pytest
+import torch
+
+from metaticket_core import checkpoint
+from metaticket_core.config import RunConfig
+from metaticket_core.errors import DataError
+from metaticket_core.learner import OuterDefaults
+from metaticket_core.runs import create_run, list_runs
+from metaticket_core.trainer import (
+    Trainer,
+    TrainingDiverged,
+    TrainingInterrupted,
+    build,
+    lr_factor,
+    outer_settings,
+)
+
+
+def make(settings, tmp_path, run_id="run", **changes):
+    config = RunConfig(**{**settings, **changes})
+    experiment = build(config)
+    return Trainer(experiment, create_run(config, tmp_path, run_id))
+
+
+def state(trainer):
+    return {k: v.clone() for k, v in trainer.x.learner.state_dict().items()}
+
+
+def test_resume_is_bit_identical(toy_config, tmp_path, monkeypatch):
+    whole = make(toy_config, tmp_path, "whole")
+    whole.fit()
+
+    split = make(toy_config, tmp_path, "split")
+    original_step = Trainer.step
+
+    def interrupt_at_11(self, iteration):
+        if iteration == 11:
+            raise KeyboardInterrupt
+        return original_step(self, iteration)
+
+    monkeypatch.setattr(Trainer, "step", interrupt_at_11)
+    with pytest.raises(TrainingInterrupted, match="mt train --resume split"):
+        split.fit()
+    monkeypatch.setattr(Trainer, "step", original_step)
+    assert split.run.status()["state"] == "interrupted"
+
+    torch.manual_seed(12345)  # a fresh process would have another generator state
+    resumed = Trainer(build(split.config), split.run)
+    resumed.restore("last")
+    assert resumed.iteration == 10
+    resumed.fit()
+
+    a, b = state(whole), state(resumed)
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+    for group_a, group_b in zip(
+        whole.optimizer.state.values(), resumed.optimizer.state.values(), strict=True
+    ):
+        assert torch.equal(group_a["momentum_buffer"], group_b["momentum_buffer"])
+
+
+def test_training_learns_and_logs(toy_config, tmp_path):
+    trainer = make(toy_config, tmp_path, iterations=60, val_interval=30, val_episodes=20)
+    trainer.fit()
+    result = trainer.test(episodes=50)
+    assert result.metric == "accuracy" and 0 <= result.mean <= 1 and result.ci95 > 0
+    records = trainer.run.metrics()
+    train = [r for r in records if "loss" in r]
+    assert [r["iteration"] for r in train] == list(range(1, 61))
+    first, last = train[:15], train[-15:]
+    assert sum(r["loss"] for r in last) < 0.9 * sum(r["loss"] for r in first)
+    assert [r["iteration"] for r in records if "val_accuracy" in r] == [30, 60]
+    assert 0 < train[-1]["sparsity"] < 1 and "sparsity/body.weight" in train[-1]
+    assert trainer.run.test_result()["mean"] == result.mean
+    assert trainer.run.checkpoint("best").exists() and trainer.run.checkpoint("last").exists()
+    assert trainer.run.status()["state"] == "finished"
+
+
+def test_lr_schedule():
+    s = OuterDefaults(lr=1.0, schedule="cosine", warmup=10)
+    assert lr_factor(1, s, 110) == pytest.approx(0.1)
+    assert lr_factor(10, s, 110) == pytest.approx(1.0)
+    assert lr_factor(60, s, 110) == pytest.approx(0.5)
+    assert lr_factor(110, s, 110) == pytest.approx(0.0, abs=1e-12)
+    constant = OuterDefaults(lr=1.0, schedule="constant", warmup=0)
+    assert lr_factor(1, constant, 5) == lr_factor(5, constant, 5) == 1.0
+    assert lr_factor(3, OuterDefaults(warmup=100), 5) == pytest.approx(3 / 5)
+
+
+def test_config_overrides_method_defaults(toy_config):
+    experiment = build(RunConfig(**{**toy_config, "outer_lr": 0.01, "warmup": 7}))
+    s = outer_settings(experiment.config, experiment.learner)
+    assert (s.optimizer, s.lr, s.momentum, s.schedule, s.warmup) == ("sgd", 0.01, 0.9, "cosine", 7)
+
+
+def test_divergence_keeps_last_good_checkpoint(toy_config, tmp_path, monkeypatch):
+    trainer = make(toy_config, tmp_path)
+    original = type(trainer.x.learner).outer_loss
+
+    def nan_after_12(self, tasks):
+        loss, metrics = original(self, tasks)
+        return (loss * math.nan if trainer.iteration >= 12 else loss), metrics
+
+    monkeypatch.setattr(type(trainer.x.learner), "outer_loss", nan_after_12)
+    with pytest.raises(TrainingDiverged, match=r"iteration 13.*checkpoint \(iteration 10\)"):
+        trainer.fit()
+    _, saved = checkpoint.load(trainer.run.checkpoint("last"))
+    assert saved["iteration"] == 10
+    assert trainer.run.status()["state"] == "diverged"
+
+
+def test_failed_checkpoint_write_leaves_previous(toy_config, tmp_path, monkeypatch):
+    trainer = make(toy_config, tmp_path)
+    trainer.save("last")
+    before, _ = checkpoint.load(trainer.run.checkpoint("last"))
+
+    def broken(tensors, filename, metadata=None):
+        with open(filename, "wb") as f:
+            f.write(b"partial")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(checkpoint, "save_file", broken)
+    trainer.iteration = 5
+    with pytest.raises(OSError, match="disk full"):
+        trainer.save("last")
+    after, saved = checkpoint.load(trainer.run.checkpoint("last"))
+    assert saved["iteration"] == 0
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    assert [p.name for p in trainer.run.checkpoints.iterdir()] == ["last.safetensors"]
+
+
+def test_too_small_split_fails_before_any_run_folder(toy_config, tmp_path):
+    with pytest.raises(DataError, match="8 classes, asked 9 ways"):
+        build(RunConfig(**{**toy_config, "ways": 9}))
+    assert list_runs(tmp_path) == []

@@ -1,0 +1,165 @@
+"""``omniglot``: Omniglot from its official layout, 28x28, rotations as new classes.
+
+Layout: ``images_background/<Alphabet>/characterNN/*.png`` and ``images_evaluation/...`` (the two
+official zips unpacked), also found under torchvision's ``omniglot-py/``. Preprocessing: the
+105x105 PNGs are binary with white paper; they are converted to 8-bit gray, reduced to
+``size`` x ``size`` with Pillow's LANCZOS filter and inverted, so ink is 1.0 and paper 0.0.
+
+Characters are ordered by image set (background, then evaluation), alphabet and character name.
+Splits (by character; rotated copies stay in their character's split):
+
+- ``vinyals`` (default), 1028 / 172 / 423 characters: the last 423 characters are test, which is
+  exactly the test set of Vinyals et al. as published with prototypical networks; of the first
+  1200, 172 drawn by ``numpy.random.default_rng(0)`` are val and the rest train. For that
+  split's exact train/val characters pass ``split_file`` (prototypical networks' txt files or
+  torchmeta's json files). On a partial copy the same fractions apply.
+- ``background``: background alphabets train (964 characters); the evaluation alphabets in sorted
+  order alternate val, test, val, ... (346 / 313 characters).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from metaticket_core.errors import ConfigError, DataError, closest
+from metaticket_core.tasks import Split
+
+from .cache import cache_key, cached_arrays
+from .episodes import ImageEpisodes
+from .images import decode_images
+from .options import dataset_factory, require_root
+from .splitfiles import read_omniglot_split
+
+SETS = ("images_background", "images_evaluation")
+EXPECTED = "images_background/<Alphabet>/characterNN/*.png and images_evaluation/ (or omniglot-py/)"
+SPLIT_RULES = ("vinyals", "background")
+VINYALS = (1028, 172, 423)
+
+
+@dataset_factory("omniglot")
+def load(
+    root: Path | None,
+    *,
+    cache_dir: Path,
+    split: str = "vinyals",
+    split_file: str | Path | None = None,
+    rotations: bool = True,
+    size: int = 28,
+) -> ImageEpisodes:
+    """Omniglot, 1623 handwritten characters from 50 alphabets."""
+    if split not in SPLIT_RULES:
+        hint = closest(str(split), SPLIT_RULES)
+        did = f" Did you mean {hint!r}?" if hint else ""
+        raise ConfigError(f"Unknown omniglot split {split!r}.{did} Use one of: vinyals, background.")
+    if split_file is not None and split != "vinyals":
+        raise ConfigError("omniglot: split_file replaces the built-in split; drop split=background.")
+    if not isinstance(size, int) or size < 1:
+        raise ConfigError(f"omniglot: size must be a positive integer, got {size!r}.")
+    folder = find_root(require_root("omniglot", root, EXPECTED))
+    characters = list_characters(folder)
+    files = [(f"{name}/{png}", nbytes) for name, _, pngs in characters for png, nbytes in pngs]
+    key = cache_key(
+        dataset="omniglot", source=folder.resolve(), files=files, size=size, resample="lanczos"
+    )
+
+    def build() -> dict[str, np.ndarray]:
+        paths = [folder / SETS[s] / name / png for name, s, pngs in characters for png, _ in pngs]
+        return {"images": 255 - decode_images(paths, size=size, mode="L")}
+
+    arrays, cache_file = cached_arrays(cache_dir, "omniglot", key, build)
+    names = [name for name, _, _ in characters]
+    offsets = np.cumsum([0] + [len(pngs) for _, _, pngs in characters])
+    if split_file is not None:
+        splits, rule = read_omniglot_split(Path(split_file), names), f"from {split_file}"
+    elif split == "vinyals":
+        splits, rule = vinyals_split(len(names)), "vinyals: last 423 test, seeded 172 val"
+    else:
+        sets = np.array([s for _, s, _ in characters])
+        splits, rule = background_split(names, sets), "background: evaluation alphabets val/test"
+    facts = {
+        "source": str(folder),
+        "split": rule,
+        "preprocessing": f"binary 105x105 -> gray, LANCZOS to {size}x{size}, ink 1.0 paper 0.0",
+        "cache": str(cache_file),
+    }
+    return ImageEpisodes(
+        "omniglot", arrays["images"], offsets, names, splits,
+        rotations=4 if rotations else 1, facts=facts,
+    )  # fmt: skip
+
+
+def find_root(root: Path) -> Path:
+    """The folder holding both image sets: ``root``, its ``omniglot-py/`` or, when pointed at
+    one image set, its parent."""
+    candidates = [root, root / "omniglot-py"]
+    if root.name in SETS:
+        candidates.insert(0, root.parent)
+    for folder in candidates:
+        if all((folder / s).is_dir() for s in SETS):
+            return folder
+    found = [str(folder / s) for folder in candidates for s in SETS if (folder / s).is_dir()]
+    partial = f" Found only {found[0]}." if found else ""
+    raise DataError(
+        f"{root} is not an Omniglot folder: expected {EXPECTED} there.{partial} Pass --data-root "
+        "pointing at the folder that contains images_background/ and images_evaluation/ "
+        "(the official zips unpacked)."
+    )
+
+
+def list_characters(folder: Path) -> list[tuple[str, int, list[tuple[str, int]]]]:
+    """(``Alphabet/characterNN``, image set index, [(png name, size in bytes)]) per character."""
+    characters = []
+    for s, image_set in enumerate(SETS):
+        found = 0
+        for alphabet in _sorted_dirs(folder / image_set):
+            for character in _sorted_dirs(alphabet):
+                pngs = sorted(
+                    (e.name, e.stat().st_size)
+                    for e in os.scandir(character)
+                    if e.name.lower().endswith(".png") and e.is_file()
+                )
+                if not pngs:
+                    raise DataError(
+                        f"No PNG images in {character}: expected {EXPECTED}, 20 drawings per "
+                        "character."
+                    )
+                characters.append((f"{alphabet.name}/{character.name}", s, pngs))
+                found += 1
+        if not found:
+            raise DataError(
+                f"No characters in {folder / image_set}: expected {image_set}/<Alphabet>/"
+                "characterNN/*.png. Was the zip unpacked one level too deep or too shallow?"
+            )
+    return characters
+
+
+def vinyals_split(n: int) -> dict[Split, np.ndarray]:
+    """Last 423/1623 of the characters test, a seeded 172/1623 val, the rest train."""
+    n_test = round(n * VINYALS[2] / sum(VINYALS))
+    n_val = round(n * VINYALS[1] / sum(VINYALS))
+    head = np.random.default_rng(0).permutation(n - n_test)
+    return {
+        "train": np.sort(head[n_val:]),
+        "val": np.sort(head[:n_val]),
+        "test": np.arange(n - n_test, n),
+    }
+
+
+def background_split(names: list[str], sets: np.ndarray) -> dict[Split, np.ndarray]:
+    """Background alphabets train; evaluation alphabets alternate val, test in sorted order."""
+    alphabets = [name.split("/")[0] for name in names]
+    evaluation = sorted({a for a, s in zip(alphabets, sets, strict=True) if s == 1})
+    val = set(evaluation[0::2])
+    idx = np.arange(len(names))
+    return {
+        "train": idx[sets == 0],
+        "val": idx[[s == 1 and a in val for a, s in zip(alphabets, sets, strict=True)]],
+        "test": idx[[s == 1 and a not in val for a, s in zip(alphabets, sets, strict=True)]],
+    }
+
+
+def _sorted_dirs(folder: Path) -> list[Path]:
+    return sorted(Path(e.path) for e in os.scandir(folder) if e.is_dir())

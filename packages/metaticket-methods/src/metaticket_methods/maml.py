@@ -1,0 +1,51 @@
+"""MAML and the variants that differ only in which parameters the inner loop moves.
+
+All of phi_0 is meta-learned and keeps the backbone's own initialisation. ANIL adapts only the
+head in the inner loop (feature reuse), BOIL everything but the head (rapid learning).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from metaticket_core.backbone import Backbone
+from metaticket_core.config import RunConfig
+from metaticket_core.learner import OuterDefaults
+from torch import nn
+
+from .base import FunctionalLearner
+from .inner import Params
+
+
+class MAML(FunctionalLearner):
+    """Meta-learns the initial parameters phi_0; ``frozen`` names get inner rate 0."""
+
+    outer_defaults = OuterDefaults(optimizer="adam", lr=1e-3)
+
+    def __init__(self, backbone: Backbone, config: RunConfig, frozen: Collection[str] = ()):
+        lrs = {n: 0.0 if n in frozen else config.inner_lr for n, _ in backbone.named_parameters()}
+        super().__init__(backbone, config, lrs)
+
+    def meta_parameters(self) -> list[nn.Parameter]:
+        return list(self.backbone.parameters())
+
+    def start(self) -> tuple[Params, Params]:
+        return dict(self.backbone.named_parameters()), {}
+
+
+def maml(backbone: Backbone, config: RunConfig) -> MAML:
+    """MAML: meta-learn the whole initialisation, adapt all of it (Finn et al. 2017)."""
+    return MAML(backbone, config)
+
+
+def anil(backbone: Backbone, config: RunConfig) -> MAML:
+    """ANIL: MAML with only the head adapted in the inner loop (Raghu et al. 2020)."""
+    head = set(backbone.names_with("head"))
+    return MAML(
+        backbone, config, frozen=[n for n, _ in backbone.named_parameters() if n not in head]
+    )
+
+
+def boil(backbone: Backbone, config: RunConfig) -> MAML:
+    """BOIL: MAML with the head frozen in the inner loop (Oh et al. 2021)."""
+    return MAML(backbone, config, frozen=backbone.names_with("head"))

@@ -1,0 +1,194 @@
+"""Meta-ticket: meta-learn a binary mask over a fixed random network (Chijiwa et al. 2022).
+
+Prunable weights are re-drawn Kaiming-normal (fan_in, ReLU gain) and, like every other parameter
+that is not meta-trained (biases, BatchNorm, head), become fixed buffers of the backbone: every
+task starts from the same phi_0 and the inner loop adapts all of it. The meta-parameters are one
+score per masked weight (Kaiming-uniform as in edge-popup); the mask is m = 1[s >= sigma] with
+one threshold per tensor, fixed at init as the p_init quantile of its initial scores. The
+gradient reaches the scores by the straight-through estimator: dL/ds := dL/dm, unscaled.
+
+Random draws (weights, scores, IteRand) come from torch's global CPU generator, whatever the
+device, so a seeded run draws the same ticket on CPU and GPU and on every rank.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection
+
+import torch
+from torch import nn
+
+from metaticket_core.backbone import Backbone
+from metaticket_core.config import RunConfig
+from metaticket_core.learner import OuterDefaults
+
+from .base import FunctionalLearner
+from .inner import Params
+
+
+class StraightThrough(torch.autograd.Function):
+    """m = 1[s >= threshold] forward; the incoming gradient passes to s unchanged."""
+
+    @staticmethod
+    def forward(ctx, scores: torch.Tensor, threshold: torch.Tensor) -> torch.Tensor:
+        return (scores >= threshold).to(scores.dtype)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
+        return grad, None
+
+
+class MetaTicket(FunctionalLearner):
+    """Scores over the ``masked`` weights; ``meta_trained`` names stay MAML-trained parameters
+    (regression variant); ``frozen`` names get inner rate 0 (BOIL: the head)."""
+
+    outer_defaults = OuterDefaults(
+        optimizer="sgd", lr=10.0, momentum=0.9, schedule="cosine", warmup=1000
+    )
+
+    def __init__(
+        self,
+        backbone: Backbone,
+        config: RunConfig,
+        *,
+        masked: Collection[str],
+        meta_trained: Collection[str] = (),
+        frozen: Collection[str] = (),
+        iterand: bool = False,
+    ):
+        tags = backbone.parameter_tags()
+        params = dict(backbone.named_parameters())
+        super().__init__(
+            backbone, config, {n: 0.0 if n in frozen else config.inner_lr for n in params}
+        )
+        self.names = list(params)
+        self.masked = [n for n in params if n in masked]
+        self.iterand = iterand
+        self.iterand_period = config.iterand_period
+        self.iterand_rate = config.iterand_rate
+        self.constant_init = config.constant_init
+        with torch.no_grad():
+            for name in self.masked:
+                params[name].copy_(self._draw(params[name]))
+            if self.constant_init is not None:  # paper 4.1.2: every layer's weight, head included
+                for name, param in params.items():
+                    if {"prunable", "head"} & tags[name] and "bias" not in tags[name]:
+                        param.fill_(self.constant_init)
+        for name in self.names:
+            if name not in meta_trained:
+                _make_buffer(backbone, name)
+
+        self.score_params = nn.ParameterDict()
+        thresholds = []
+        for name in self.masked:
+            weight = params[name]
+            scores = torch.empty(weight.shape, dtype=weight.dtype)
+            nn.init.kaiming_uniform_(scores, a=math.sqrt(5))
+            self.score_params[_key(name)] = nn.Parameter(scores.to(weight.device))
+            thresholds.append(_quantile(scores, config.p_init).to(weight.device))
+        self.register_buffer("thresholds", torch.stack(thresholds))
+
+    def meta_parameters(self) -> list[nn.Parameter]:
+        return list(self.score_params.values()) + list(self.backbone.parameters())
+
+    def start(self) -> tuple[Params, Params]:
+        tensors = dict(self.backbone.named_parameters()) | dict(self.backbone.named_buffers())
+        phi0 = {n: tensors[n] for n in self.names}
+        masks = {
+            n: StraightThrough.apply(self.score_params[_key(n)], self.thresholds[i])
+            for i, n in enumerate(self.masked)
+        }
+        return phi0, masks
+
+    def scores(self) -> dict[str, torch.Tensor]:
+        return {n: self.score_params[_key(n)].detach() for n in self.masked}
+
+    def masks(self) -> dict[str, torch.Tensor]:
+        with torch.no_grad():
+            return self.start()[1]
+
+    def after_step(self, iteration: int) -> None:
+        """IteRand: every K steps re-draw each pruned weight with probability r."""
+        if not self.iterand or iteration % self.iterand_period:
+            return
+        with torch.no_grad():
+            for i, name in enumerate(self.masked):
+                weight = self.backbone.get_buffer(name)
+                pruned = self.score_params[_key(name)] < self.thresholds[i]
+                chosen = pruned & (torch.rand(weight.shape) < self.iterand_rate).to(weight.device)
+                weight.copy_(torch.where(chosen, self._draw(weight), weight))
+
+    def _draw(self, like: torch.Tensor) -> torch.Tensor:
+        """A fresh sample of the init distribution: Kaiming normal, or the constant."""
+        if self.constant_init is not None:
+            return torch.full_like(like, self.constant_init)
+        weight = torch.empty(like.shape, dtype=like.dtype)
+        nn.init.kaiming_normal_(weight, mode="fan_in", nonlinearity="relu")
+        return weight.to(like.device)
+
+
+class MetaTicketRegression(MetaTicket):
+    """The sinusoid variants (paper appendix C): scores and any MAML-trained layers with Adam."""
+
+    outer_defaults = OuterDefaults(optimizer="adam", lr=1e-3)
+
+
+def _quantile(scores: torch.Tensor, p: float) -> torch.Tensor:
+    """The floor(p n)-th smallest score (0-based): exactly floor(p n) scores lie below it, so
+    p = 0 keeps every weight and p = 0.5 prunes half (for distinct scores)."""
+    flat = scores.flatten()
+    return flat.sort().values[math.floor(p * flat.numel())]
+
+
+def _key(name: str) -> str:
+    """Parameter names contain dots, which module attribute names may not."""
+    return name.replace(".", "/")
+
+
+def _make_buffer(module: nn.Module, name: str) -> None:
+    """Turn a parameter into a buffer of the same name: fixed, yet saved in the state dict."""
+    owner, _, leaf = name.rpartition(".")
+    target = module.get_submodule(owner)
+    tensor = target._parameters.pop(leaf).detach()
+    target.register_buffer(leaf, tensor)
+
+
+def metaticket(backbone: Backbone, config: RunConfig) -> MetaTicket:
+    """Meta-ticket: meta-learn a sparse subnetwork of a fixed random network."""
+    return MetaTicket(backbone, config, masked=backbone.names_with("prunable"))
+
+
+def metaticket_boil(backbone: Backbone, config: RunConfig) -> MetaTicket:
+    """Meta-ticket with the random head frozen in the inner loop (BOIL)."""
+    head = backbone.names_with("head")
+    return MetaTicket(backbone, config, masked=backbone.names_with("prunable"), frozen=head)
+
+
+def metaticket_iterand(backbone: Backbone, config: RunConfig) -> MetaTicket:
+    """Meta-ticket with iterative randomisation of pruned weights (IteRand)."""
+    return MetaTicket(backbone, config, masked=backbone.names_with("prunable"), iterand=True)
+
+
+def metaticket_boil_iterand(backbone: Backbone, config: RunConfig) -> MetaTicket:
+    """Meta-ticket with a frozen head in the inner loop and IteRand."""
+    head = backbone.names_with("head")
+    prunable = backbone.names_with("prunable")
+    return MetaTicket(backbone, config, masked=prunable, frozen=head, iterand=True)
+
+
+def metaticket_reg(backbone: Backbone, config: RunConfig) -> MetaTicketRegression:
+    """Regression Meta-ticket: mask hidden layers only; input/output layers, biases MAML-trained."""
+    inputs = set(backbone.names_with("input"))
+    masked = [n for n in backbone.names_with("prunable") if n not in inputs]
+    trained = [n for n, _ in backbone.named_parameters() if n not in masked]
+    return MetaTicketRegression(backbone, config, masked=masked, meta_trained=trained)
+
+
+def metaticket_reg_naive(backbone: Backbone, config: RunConfig) -> MetaTicketRegression:
+    """Naive regression Meta-ticket: every layer's weight masked (output too), nothing trained."""
+    biases = set(backbone.names_with("bias"))
+    masked = backbone.names_with("prunable") + [
+        n for n in backbone.names_with("head") if n not in biases
+    ]
+    return MetaTicketRegression(backbone, config, masked=masked)

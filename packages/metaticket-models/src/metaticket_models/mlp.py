@@ -1,0 +1,82 @@
+"""Multilayer perceptrons: the paper's Omniglot MLP, its CIFAR-FS 5-MLP and the sinusoid MLP."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from ._common import (
+    IntOption,
+    TaggedBackbone,
+    batch_norm,
+    check_batchnorm,
+    check_input_shape,
+    check_out_features,
+    read_options,
+)
+
+MLP_OPTIONS = {"width": IntOption(1, "width factor r of the hidden layers")}
+
+
+class MLP(TaggedBackbone):
+    """Flatten, then Linear -> [BatchNorm1d] -> ReLU per hidden layer, then a linear head."""
+
+    def __init__(
+        self, in_features: int, hidden: Sequence[int], out_features: int, batchnorm: str | None
+    ):
+        super().__init__()
+        layers: list[nn.Module] = [nn.Flatten()]
+        width = in_features
+        for size in hidden:
+            layers.append(nn.Linear(width, size))
+            if batchnorm is not None:
+                layers.append(batch_norm(batchnorm, size, dims=1))
+            layers.append(nn.ReLU())
+            width = size
+        self.body = nn.Sequential(*layers)
+        self.head = nn.Linear(width, out_features)
+
+    def input_layers(self) -> tuple[nn.Module, ...]:
+        return (self.body[1],)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.body(x))
+
+
+def build_mlp(
+    out_features: int, input_shape: Sequence[int], batchnorm: str = "batch", **options: Any
+) -> MLP:
+    """The paper's Omniglot MLP: in -> 256r -> 128r -> 64r -> 64r -> out, BatchNorm, ReLU."""
+    r = read_options("mlp", options, MLP_OPTIONS)["width"]
+    return _mlp("mlp", out_features, input_shape, batchnorm, [256 * r, 128 * r, 64 * r, 64 * r])
+
+
+def build_mlp5(
+    out_features: int, input_shape: Sequence[int], batchnorm: str = "batch", **options: Any
+) -> MLP:
+    """The paper's CIFAR-FS / VGG-Flower 5-MLP: in -> 1024 -> 512 -> 256 -> 128 -> out."""
+    read_options("mlp5", options, {})
+    return _mlp("mlp5", out_features, input_shape, batchnorm, [1024, 512, 256, 128])
+
+
+def build_sine_mlp(
+    out_features: int, input_shape: Sequence[int], batchnorm: str = "batch", **options: Any
+) -> MLP:
+    """Finn et al.'s sinusoid regressor: in -> 40 -> 40 -> out, ReLU, no BatchNorm."""
+    read_options("sine-mlp", options, {})
+    check_batchnorm("sine-mlp", batchnorm)  # validated for consistency, though nothing uses it
+    shape = check_input_shape("sine-mlp", input_shape)
+    out = check_out_features("sine-mlp", out_features)
+    return MLP(math.prod(shape), [40, 40], out, batchnorm=None)
+
+
+def _mlp(
+    name: str, out_features: int, input_shape: Sequence[int], batchnorm: str, hidden: list[int]
+) -> MLP:
+    shape = check_input_shape(name, input_shape)
+    out = check_out_features(name, out_features)
+    return MLP(math.prod(shape), hidden, out, check_batchnorm(name, batchnorm))
