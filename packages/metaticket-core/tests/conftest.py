@@ -24,6 +24,7 @@ from metaticket_core.testing import isolated_plugins, registered_plugin
 def _isolated(monkeypatch):
     monkeypatch.delenv("MT_DISABLE_PLUGINS", raising=False)
     monkeypatch.delenv("MT_DEBUG", raising=False)
+    monkeypatch.setenv("COLUMNS", "200")  # rich tables must not truncate what tests look for
     with isolated_plugins() as pm:
         yield pm
 

@@ -83,3 +83,16 @@ def test_config_command_validates_and_suggests(capsys, tmp_path):
 def test_unknown_option_is_usage_error(capsys):
     code, _, _ = run(capsys, "list", "--nope")
     assert code == 2
+
+
+class BrokenCommands:
+    @hookimpl
+    def register_commands(self, app):
+        raise ImportError("no module named 'missing_dependency'")
+
+
+def test_plugin_failing_to_add_commands_does_not_break_the_cli(capsys):
+    with registered_plugin(BrokenCommands(), "brokencmds"):
+        code, out, err = run(capsys, "list", "plugins")
+    assert code == 0 and "brokencmds" in out
+    assert "Warning: plugin 'brokencmds' failed to add its commands: ImportError" in err

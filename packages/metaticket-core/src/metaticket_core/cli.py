@@ -69,11 +69,21 @@ def build_app() -> typer.Typer:
 
     pm = plugin_manager()
     for info in pm.failures.values():
-        err_console.print(
-            f"[yellow]Warning:[/] plugin {info.name!r} {escape(info.error or '')}", soft_wrap=True
-        )
-    pm.hook.register_commands(app=app)
+        warn(f"plugin {info.name!r} {info.error}")
+    for impl in reversed(pm.hook.register_commands.get_hookimpls()):
+        try:
+            impl.function(app)
+        except Exception as exc:  # one broken plugin must not take the CLI down
+            if os.environ.get("MT_DEBUG") == "1":
+                raise
+            warn(
+                f"plugin {impl.plugin_name!r} failed to add its commands: {type(exc).__name__}: {exc}"
+            )
     return app
+
+
+def warn(message: str) -> None:
+    err_console.print(f"[yellow]Warning:[/] {escape(message)}", soft_wrap=True)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,131 @@
+"""The run-lifecycle commands end to end on the toy plugin (core alone)."""
+
+import json
+
+import pytest
+import yaml
+from safetensors import safe_open
+
+from metaticket_core.cli import main
+from metaticket_core.export import load_ticket
+
+
+@pytest.fixture
+def runs(tmp_path, toy_config, monkeypatch):
+    """A config file for a tiny toy run, and MT_RUNS_DIR pointing into tmp_path."""
+    monkeypatch.setenv("MT_RUNS_DIR", str(tmp_path / "runs"))
+    path = tmp_path / "toy.yaml"
+    path.write_text(yaml.safe_dump(toy_config))
+    return path
+
+
+def mt(capsys, *argv):
+    with pytest.raises(SystemExit) as info:
+        main(list(argv))
+    out, err = capsys.readouterr()
+    return info.value.code or 0, out, err
+
+
+def train(capsys, config, *extra):
+    code, out, err = mt(capsys, "train", "--config", str(config), "--json", *extra)
+    assert code == 0, err
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def test_train_test_runs_show(capsys, runs):
+    summary = train(capsys, runs, "--run-id", "first", "--set", "iterations=12")
+    assert summary["run_id"] == "first" and summary["test"]["episodes"] == 10
+    code, out, _ = mt(capsys, "test", "first", "--episodes", "7", "--json")
+    result = json.loads(out)
+    assert code == 0 and result["episodes"] == 7 and result["metric"] == "accuracy"
+    code, out, _ = mt(capsys, "runs")
+    assert code == 0 and "first" in out and "12/12" in out and "finished" in out
+    code, out, _ = mt(capsys, "show", "first")
+    assert code == 0 and "method: toymaml" in out and "mean:" in out
+
+
+def test_same_seed_same_result(capsys, runs):
+    a = train(capsys, runs, "--run-id", "a")
+    b = train(capsys, runs, "--run-id", "b")
+    assert a["test"] == b["test"]
+    c = train(capsys, runs, "--run-id", "c", "--seed", "1")
+    assert c["test"] != a["test"]
+
+
+def test_existing_run_id_is_refused_and_untouched(capsys, runs):
+    train(capsys, runs, "--run-id", "keep")
+    before = (runs.parent / "runs" / "keep" / "checkpoints" / "last.safetensors").read_bytes()
+    code, _, err = mt(capsys, "train", "--config", str(runs), "--run-id", "keep")
+    assert code == 1 and "already exists" in err and "--resume keep" in err
+    after = (runs.parent / "runs" / "keep" / "checkpoints" / "last.safetensors").read_bytes()
+    assert before == after
+
+
+def test_export_mask_inspect_and_load_ticket(capsys, runs, tmp_path):
+    train(capsys, runs, "--run-id", "t")
+    out_file = tmp_path / "ticket.safetensors"
+    code, _, err = mt(
+        capsys, "export-mask", "t", "-o", str(out_file), "--with-weights", "--with-scores"
+    )
+    assert code == 0, err
+    with safe_open(str(out_file), framework="pt") as f:
+        keys = set(f.keys())
+        meta = f.metadata()
+        mask = f.get_tensor("mask/body.weight")
+    assert "mask/body.weight" in keys and "weights/head.weight" in keys
+    assert set(mask.unique().tolist()) <= {0, 1}
+    assert meta["method"] == "toymaml" and json.loads(meta["config"])["ways"] == 3
+    sparsity = json.loads(meta["sparsity"])
+    assert sparsity["sparsity"] == pytest.approx(1 - mask.float().mean().item())
+
+    code, out, _ = mt(capsys, "inspect", str(out_file))
+    assert code == 0 and "body.weight" in out and "total" in out
+    assert f"{100 * sparsity['sparsity']:.2f}%" in out
+
+    net = load_ticket(out_file)
+    assert (net.body.weight[mask == 0] == 0).all()
+
+    code, _, err = mt(capsys, "export-mask", "t", "-o", str(tmp_path / "masks-only.safetensors"))
+    assert code == 0
+    with pytest.raises(Exception, match="--with-weights"):
+        load_ticket(tmp_path / "masks-only.safetensors")
+
+
+def test_plot_writes_pngs(capsys, runs, tmp_path):
+    train(capsys, runs, "--run-id", "p")
+    code, _, _ = mt(capsys, "plot", "p", "-o", str(tmp_path / "plots"))
+    assert code == 0
+    files = sorted(p.name for p in (tmp_path / "plots").iterdir())
+    assert files == ["sparsity.png", "training.png"]
+    assert all((tmp_path / "plots" / f).read_bytes()[:4] == b"\x89PNG" for f in files)
+
+
+def test_bad_inputs_fail_before_work(capsys, runs, tmp_path):
+    code, _, err = mt(capsys, "train", "--config", str(runs), "--ways", "9")
+    assert code == 1 and "8 classes, asked 9 ways" in err
+    code, _, err = mt(capsys, "train", "--config", str(runs), "--method", "toymam")
+    assert code == 1 and "Did you mean 'toymaml'?" in err
+    code, _, err = mt(capsys, "train", "--preset", "omniglot-5w5s-mam")
+    assert code == 1 and "Unknown preset" in err
+    code, _, err = mt(capsys, "test", "nope")
+    assert code == 1 and "Unknown run 'nope'" in err
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_resume_continues_a_run(capsys, runs, monkeypatch):
+    from metaticket_core.trainer import Trainer
+
+    original = Trainer.step
+
+    def stop_at_15(self, iteration):
+        if iteration == 15:
+            raise KeyboardInterrupt
+        return original(self, iteration)
+
+    monkeypatch.setattr(Trainer, "step", stop_at_15)
+    code, _, err = mt(capsys, "train", "--config", str(runs), "--run-id", "r")
+    assert code == 1 and "Resume with: mt train --resume r" in err
+    monkeypatch.setattr(Trainer, "step", original)
+    summary = train(capsys, runs, "--resume", "r")
+    reference = train(capsys, runs, "--run-id", "whole")
+    assert summary["test"] == reference["test"]
