@@ -42,11 +42,14 @@ def cached_arrays(
         except (OSError, ValueError, zipfile.BadZipFile, EOFError):
             pass
     arrays = build()
+    if any(a.dtype.hasobject for a in arrays.values()):
+        raise ValueError(f"cache {name}: object arrays would need pickle; store plain arrays")
     cache_dir.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=cache_dir, prefix=f".{name}-", suffix=".npz.tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **arrays)
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; a cache is as readable as its data
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -8,7 +8,8 @@ uint8 until an episode is assembled: one fancy-indexing gather, then a single fl
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -69,6 +70,7 @@ class ImageEpisodes(FewShotDataset):
         *,
         rotations: int = 1,
         facts: dict[str, str] | None = None,
+        decode: Callable[[Sequence[Path]], np.ndarray] | None = None,
     ):
         if rotations not in (1, 4) or (rotations == 4 and images.shape[-1] != images.shape[-2]):
             raise ValueError("rotations must be 1, or 4 for square images")
@@ -81,6 +83,7 @@ class ImageEpisodes(FewShotDataset):
         self.rotations = rotations
         self.input_shape = tuple(images.shape[1:])
         self.facts = facts or {}
+        self.decode = decode
 
     def num_classes(self, split: Split) -> int:
         """Classes of a split as episodes see them (rotated copies included)."""
@@ -150,6 +153,12 @@ class ImageEpisodes(FewShotDataset):
         keys[np.arange(keys.shape[1]) >= counts[:, None]] = 2.0  # never pick past a class's end
         picks = np.argsort(keys, axis=1)[:, :n]
         return self.images[self.offsets[base][:, None] + picks]
+
+    def load_images(self, paths: list[Path]) -> torch.Tensor:
+        """User images preprocessed like this dataset's (``decode`` given by the dataset)."""
+        if self.decode is None:
+            return super().load_images(paths)
+        return _to_float(self.decode(paths)[None])
 
     def _label(self, cls: int, turns: int) -> str:
         name = self.class_names[int(cls)]

@@ -3,7 +3,7 @@
 A class is a stroke program: 2-4 pen strokes, each one or two cubic Bezier segments (straight,
 arched or S-shaped; two segments meet at a corner), heading along one of 8 directions give or
 take, often starting on an earlier stroke so that characters hang together; the whole character
-is then centred and scaled to fill 55-75% of the frame. An example redraws the program as another
+is then centred and scaled to fill 60-75% of the frame. An example redraws the program as another
 person would: control points jittered, pen width varied, the character slightly rotated, scaled,
 sheared and shifted. Strokes are drawn binary on a 105x105 canvas (Omniglot's drawing size) and
 reduced to 28x28 with LANCZOS like ``omniglot``, ink 1.0 on paper 0.0.
@@ -15,6 +15,7 @@ next 1/12 val, the last 1/4 test (800 / 100 / 300 of the default 1200 classes).
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -24,10 +25,10 @@ from metaticket_core.errors import ConfigError
 
 from .cache import cache_key, cached_arrays
 from .episodes import ImageEpisodes, proportional_split
-from .images import RESAMPLE
+from .images import RESAMPLE, decode_ink
 from .options import dataset_factory, no_root
 
-VERSION = 1  # bump whenever the generator's output changes: old caches are then ignored
+VERSION = 2  # bump whenever the generator's output changes: old caches are then ignored
 CANVAS, SIZE = 105, 28
 FRACTIONS = (2 / 3, 1 / 12, 1 / 4)
 _T = np.linspace(0, 1, 16)[:, None]
@@ -40,10 +41,16 @@ def load(
 ) -> ImageEpisodes:
     """Generated Omniglot-like handwritten characters; needs no files."""
     no_root("glyphs", root)
-    for option, value, least in (("seed", seed, 0), ("classes", classes, 3), ("examples", examples, 1)):
+    for option, value, least in (
+        ("seed", seed, 0),
+        ("classes", classes, 3),
+        ("examples", examples, 1),
+    ):
         if not isinstance(value, int) or value < least:
             raise ConfigError(f"glyphs: {option} must be an integer >= {least}, got {value!r}.")
-    key = cache_key(dataset="glyphs", version=VERSION, seed=seed, classes=classes, examples=examples)
+    key = cache_key(
+        dataset="glyphs", version=VERSION, seed=seed, classes=classes, examples=examples
+    )
 
     def build() -> dict[str, np.ndarray]:
         return {"images": generate(seed, classes, examples).reshape(-1, 1, SIZE, SIZE)}
@@ -58,7 +65,10 @@ def load(
         "preprocessing": "strokes drawn at 105x105, LANCZOS to 28x28, ink 1.0 paper 0.0",
         "cache": str(cache_file),
     }
-    return ImageEpisodes("glyphs", arrays["images"], offsets, names, splits, facts=facts)
+    return ImageEpisodes(
+        "glyphs", arrays["images"], offsets, names, splits, facts=facts,
+        decode=functools.partial(decode_ink, size=SIZE),
+    )  # fmt: skip
 
 
 def generate(seed: int, classes: int, examples: int) -> np.ndarray:
@@ -75,13 +85,13 @@ def stroke_program(rng: np.random.Generator) -> list[np.ndarray]:
     """Control points of each stroke, (3 * segments + 1, 2), in the unit square."""
     strokes: list[np.ndarray] = []
     drawn: list[np.ndarray] = []
-    for _ in range(rng.integers(2, 5)):
+    for _ in range(rng.choice([2, 3, 4], p=[0.45, 0.4, 0.15])):
         if drawn and rng.random() < 0.55:
             on = drawn[rng.integers(len(drawn))]
             knots = [on[rng.integers(len(on))]]
         else:
             knots = [rng.uniform(0, 1, 2)]
-        heading = rng.integers(8) * np.pi / 4 + rng.normal(0, 0.15)
+        heading = rng.integers(8) * np.pi / 4 + rng.normal(0, 0.08)
         for segment in range(1 if rng.random() < 0.55 else 2):
             if segment:
                 heading += rng.choice([-1, 1]) * rng.uniform(1.3, 2.4)
@@ -89,10 +99,10 @@ def stroke_program(rng: np.random.Generator) -> list[np.ndarray]:
             step = rng.uniform(0.3, 0.6) * np.array([np.cos(heading), np.sin(heading)])
             normal = np.array([-step[1], step[0]])
             u = rng.random()
-            if u < 0.4:
+            if u < 0.45:
                 bend = (0.0, 0.0)
-            elif u < 0.85:
-                arch = rng.choice([-1, 1]) * rng.uniform(0.3, 0.7)
+            elif u < 0.92:
+                arch = rng.choice([-1, 1]) * rng.uniform(0.2, 0.5)
                 bend = (arch, arch)
             else:
                 s = rng.uniform(0.3, 0.6)
@@ -106,25 +116,25 @@ def stroke_program(rng: np.random.Generator) -> list[np.ndarray]:
         drawn.append(_curve(strokes[-1]))
     points = np.concatenate(drawn)
     lo, hi = points.min(0), points.max(0)
-    scale = rng.uniform(0.55, 0.75) / max(float((hi - lo).max()), 1e-6)
+    scale = rng.uniform(0.6, 0.75) / max(float((hi - lo).max()), 1e-6)
     return [(s - (lo + hi) / 2) * scale + 0.5 for s in strokes]
 
 
 def draw(strokes: list[np.ndarray], rng: np.random.Generator) -> np.ndarray:
     """One handwritten rendition of a stroke program: uint8 (28, 28), ink 255."""
-    angle, shear = rng.normal(0, 0.12), rng.normal(0, 0.08)
+    angle, shear = rng.normal(0, 0.15), rng.normal(0, 0.1)
     rotate = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
-    affine = rotate @ np.array([[1, shear], [0, 1]]) @ np.diag(rng.normal(1, 0.07, 2))
-    shift = rng.normal(0, 0.04, 2)
-    width = rng.uniform(2.5, 4.0)
+    affine = rotate @ np.array([[1, shear], [0, 1]]) @ np.diag(rng.normal(1, 0.08, 2))
+    shift = rng.normal(0, 0.05, 2)
+    width = rng.uniform(4.5, 6.5)
     image = Image.new("L", (CANVAS, CANVAS), 0)
     pen = ImageDraw.Draw(image)
     for knots in strokes:
-        points = _curve(knots + rng.normal(0, 0.045, knots.shape))
+        points = _curve(knots + rng.normal(0, 0.03, knots.shape))
         points = ((points - 0.5) @ affine.T + 0.5 + shift) * CANVAS
-        pen.line(points.ravel().tolist(), fill=255, width=round(width), joint="curve")
-        for x, y in (points[0], points[-1]):  # round pen tips
-            r = width / 2
+        pen.line(points.ravel().tolist(), fill=255, width=round(width))
+        r = width / 2
+        for x, y in [*points[:: len(BEZIER)], points[-1]]:  # round tips and corners
             pen.ellipse([x - r, y - r, x + r, y + r], fill=255)
     return np.asarray(image.resize((SIZE, SIZE), RESAMPLE))
 

@@ -31,3 +31,8 @@ def decode_images(paths: Sequence[Path], *, size: int, mode: Literal["L", "RGB"]
             ) from exc
         out[i] = pixels[None] if channels == 1 else pixels.transpose(2, 0, 1)
     return out
+
+
+def decode_ink(paths: Sequence[Path], *, size: int) -> np.ndarray:
+    """Drawings on light paper as gray (n, 1, size, size) with ink bright (Omniglot polarity)."""
+    return 255 - decode_images(paths, size=size, mode="L")

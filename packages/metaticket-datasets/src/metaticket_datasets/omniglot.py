@@ -19,6 +19,7 @@ Splits (by character; rotated copies stay in their character's split):
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -29,7 +30,7 @@ from metaticket_core.tasks import Split
 
 from .cache import cache_key, cached_arrays
 from .episodes import ImageEpisodes
-from .images import decode_images
+from .images import decode_ink
 from .options import dataset_factory, require_root
 from .splitfiles import read_omniglot_split
 
@@ -53,11 +54,17 @@ def load(
     if split not in SPLIT_RULES:
         hint = closest(str(split), SPLIT_RULES)
         did = f" Did you mean {hint!r}?" if hint else ""
-        raise ConfigError(f"Unknown omniglot split {split!r}.{did} Use one of: vinyals, background.")
+        raise ConfigError(
+            f"Unknown omniglot split {split!r}.{did} Use one of: vinyals, background."
+        )
     if split_file is not None and split != "vinyals":
-        raise ConfigError("omniglot: split_file replaces the built-in split; drop split=background.")
+        raise ConfigError(
+            "omniglot: split_file replaces the built-in split; drop split=background."
+        )
     if not isinstance(size, int) or size < 1:
         raise ConfigError(f"omniglot: size must be a positive integer, got {size!r}.")
+    if not isinstance(rotations, bool):
+        raise ConfigError(f"omniglot: rotations must be true or false, got {rotations!r}.")
     folder = find_root(require_root("omniglot", root, EXPECTED))
     characters = list_characters(folder)
     files = [(f"{name}/{png}", nbytes) for name, _, pngs in characters for png, nbytes in pngs]
@@ -67,7 +74,7 @@ def load(
 
     def build() -> dict[str, np.ndarray]:
         paths = [folder / SETS[s] / name / png for name, s, pngs in characters for png, _ in pngs]
-        return {"images": 255 - decode_images(paths, size=size, mode="L")}
+        return {"images": decode_ink(paths, size=size)}
 
     arrays, cache_file = cached_arrays(cache_dir, "omniglot", key, build)
     names = [name for name, _, _ in characters]
@@ -88,6 +95,7 @@ def load(
     return ImageEpisodes(
         "omniglot", arrays["images"], offsets, names, splits,
         rotations=4 if rotations else 1, facts=facts,
+        decode=functools.partial(decode_ink, size=size),
     )  # fmt: skip
 
 

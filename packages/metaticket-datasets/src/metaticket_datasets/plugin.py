@@ -11,8 +11,6 @@ from typing import Any
 
 from metaticket_core import hookimpl
 
-GENERATED = ["generated, no files (ignores nothing: --data-root is an error)"]
-
 
 def _lazy(module: str) -> Callable[..., Any]:
     def factory(root: Any, **options: Any) -> Any:

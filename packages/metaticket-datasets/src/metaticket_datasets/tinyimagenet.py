@@ -11,6 +11,7 @@ next 16% val and the last 20% test (128 / 32 / 40 for the 200 classes).
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -40,7 +41,9 @@ def load(root: Path | None, *, cache_dir: Path, size: int = 32) -> ImageEpisodes
 
     def build() -> dict[str, np.ndarray]:
         paths = [
-            folder / "train" / wnid / "images" / name for wnid, images in classes for name, _ in images
+            folder / "train" / wnid / "images" / name
+            for wnid, images in classes
+            for name, _ in images
         ]
         return {"images": decode_images(paths, size=size, mode="RGB")}
 
@@ -54,7 +57,10 @@ def load(root: Path | None, *, cache_dir: Path, size: int = 32) -> ImageEpisodes
         "preprocessing": f"RGB, LANCZOS to {size}x{size} where needed",
         "cache": str(cache_file),
     }
-    return ImageEpisodes("tiny-imagenet", arrays["images"], offsets, wnids, splits, facts=facts)
+    return ImageEpisodes(
+        "tiny-imagenet", arrays["images"], offsets, wnids, splits, facts=facts,
+        decode=functools.partial(decode_images, size=size, mode="RGB"),
+    )  # fmt: skip
 
 
 def find_root(root: Path) -> Path:

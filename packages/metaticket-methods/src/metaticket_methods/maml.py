@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
+from torch import nn
+
 from metaticket_core.backbone import Backbone
 from metaticket_core.config import RunConfig
 from metaticket_core.learner import OuterDefaults
-from torch import nn
 
 from .base import FunctionalLearner
 from .inner import Params

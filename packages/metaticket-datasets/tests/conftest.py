@@ -1,0 +1,135 @@
+"""Fixtures: the real plugin registered alone, tmp caches, and tiny datasets written in the exact
+on-disk layouts (Omniglot's binary PNGs, Tiny-ImageNet's JPEG tree)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+import metaticket_datasets.plugin as plugin
+from metaticket_core.registry import datasets
+from metaticket_core.testing import isolated_plugins, registered_plugin
+
+SHARED = Path(__file__).resolve().parents[3].parent / "shared"
+
+# Omniglot fixture: 10 characters in 4 alphabets, 4 drawings each
+OMNIGLOT_FIXTURE = {
+    "images_background": {"Alpha": 3, "Beta": 2},
+    "images_evaluation": {"Gamma": 3, "Delta": 2},
+}
+DRAWINGS = 4
+
+
+@pytest.fixture(autouse=True)
+def registry(monkeypatch, tmp_path_factory):
+    """Only this package's plugin; caches under a tmp folder, never ~/.cache."""
+    monkeypatch.setenv("MT_CACHE_DIR", str(tmp_path_factory.mktemp("default-cache")))
+    monkeypatch.delenv("MT_DEBUG", raising=False)
+    with isolated_plugins(), registered_plugin(plugin, "datasets"):
+        yield datasets()
+
+
+@pytest.fixture
+def build():
+    """Build a dataset through the registry, as the trainer does."""
+
+    def build(name: str, root: Path | None, cache_dir: Path, **options):
+        return datasets().get(name).factory(root, cache_dir=cache_dir, **options)
+
+    return build
+
+
+def write_omniglot(root: Path) -> Path:
+    """Official layout: binary 105x105 PNGs, True = white paper, one black bar per drawing whose
+    position identifies the character (so tests can tell characters apart)."""
+    index = 0
+    for image_set, alphabets in OMNIGLOT_FIXTURE.items():
+        for alphabet, characters in alphabets.items():
+            for c in range(1, characters + 1):
+                folder = root / image_set / alphabet / f"character{c:02d}"
+                folder.mkdir(parents=True)
+                for d in range(1, DRAWINGS + 1):
+                    image = Image.new("1", (105, 105), 1)
+                    y = 5 + 9 * index
+                    ImageDraw.Draw(image).rectangle([10 + d, y, 90, y + 6], fill=0)
+                    image.save(folder / f"{index:04d}_{d:02d}.png")
+                index += 1
+    return root
+
+
+def write_tiny_imagenet(root: Path, classes: int = 10, images: int = 5, size: int = 32) -> Path:
+    """Tiny-ImageNet layout: wnids.txt and train/<wnid>/images/<wnid>_<k>.JPEG, one flat colour
+    per class."""
+    wnids = [f"n{i:08d}" for i in range(classes)]
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "wnids.txt").write_text("\n".join(wnids) + "\n")
+    for i, wnid in enumerate(wnids):
+        folder = root / "train" / wnid / "images"
+        folder.mkdir(parents=True)
+        for k in range(images):
+            colour = (20 * i, 255 - 20 * i, 10 * k)
+            Image.new("RGB", (size, size), colour).save(folder / f"{wnid}_{k}.JPEG", quality=95)
+    return root
+
+
+@pytest.fixture
+def omniglot_root(tmp_path):
+    return write_omniglot(tmp_path / "omniglot")
+
+
+@pytest.fixture
+def tiny_imagenet_root(tmp_path):
+    return write_tiny_imagenet(tmp_path / "tiny")
+
+
+@pytest.fixture
+def make_tiny_imagenet():
+    return write_tiny_imagenet
+
+
+@pytest.fixture(scope="session")
+def glyph_cache(tmp_path_factory):
+    """The default glyphs (1200 classes), generated once per test session."""
+    from metaticket_datasets import glyphs
+
+    cache = tmp_path_factory.mktemp("glyph-cache")
+    glyphs.load(None, cache_dir=cache)
+    return cache
+
+
+@pytest.fixture
+def shared():
+    """A path under <repo>/../shared, or a skip when this checkout has no shared data beside it."""
+
+    def shared(*parts: str) -> Path:
+        path = SHARED.joinpath(*parts)
+        if not path.exists():
+            pytest.skip(f"{path} is absent (real data lives in <repo>/../shared, outside the repo)")
+        return path
+
+    return shared
+
+
+def take(dataset, n=5, **kwargs):
+    """The first n tasks of an episode stream."""
+    stream = dataset.episodes(**kwargs)
+    return [next(stream) for _ in range(n)]
+
+
+def same(a, b) -> bool:
+    """Two task lists are identical, tensors and class names."""
+    return all(
+        np.array_equal(getattr(x, f).numpy(), getattr(y, f).numpy()) and x.classes == y.classes
+        for x, y in zip(a, b, strict=True)
+        for f in ("support_x", "support_y", "query_x", "query_y")
+    )
+
+
+@pytest.fixture
+def tasks():
+    """``tasks.take(dataset, n, split=..., ...)`` and ``tasks.same(a, b)``."""
+    return SimpleNamespace(take=take, same=same)
