@@ -17,7 +17,9 @@ from metaticket_core.tasks import Task
 class TinyNet(Backbone):
     """x -> fc1 -> [BatchNorm] -> ReLU -> fc2 -> ReLU -> head."""
 
-    def __init__(self, inp: int = 3, hidden: int = 4, out: int = 2, batchnorm: str | None = "batch"):
+    def __init__(
+        self, inp: int = 3, hidden: int = 4, out: int = 2, batchnorm: str | None = "batch"
+    ):
         super().__init__()
         self.fc1 = nn.Linear(inp, hidden)
         self.bn = (

@@ -74,9 +74,7 @@ def test_outer_loss_and_task_gradient_metrics(tiny, net, config, tasks):
     assert 0 <= metrics["accuracy"] <= 1
     for name in phi:
         first = [
-            torch.autograd.grad(
-                F.cross_entropy(net(phi, t.support_x), t.support_y), phi[name]
-            )[0]
+            torch.autograd.grad(F.cross_entropy(net(phi, t.support_x), t.support_y), phi[name])[0]
             .abs()
             .mean()
             for t in batch

@@ -26,7 +26,7 @@ from metaticket_core.config import RunConfig
 from metaticket_core.learner import MetaLearner
 from metaticket_core.tasks import Task
 
-from .inner import Params, effective, inner_loop, task_loss
+from .inner import Params, inner_loop, prepare, task_loss
 
 
 class FunctionalLearner(MetaLearner):
@@ -51,17 +51,14 @@ class FunctionalLearner(MetaLearner):
     def outer_loss(self, tasks: list[Task]) -> tuple[torch.Tensor, dict[str, float]]:
         with self._backbone_mode(training=True):
             phi0, masks = self.start()
-            start = effective(phi0, masks)  # once per outer step, shared by the tasks
+            start = prepare(phi0, self.inner_lrs, create_graph=not self.first_order, masks=masks)
             losses, scores, grads = [], [], {}
             for task in tasks:
                 adapted, first = inner_loop(
                     partial(self._loss, x=task.support_x, y=task.support_y),
-                    phi0,
-                    self.inner_lrs,
+                    start,
                     self.inner_steps,
                     create_graph=not self.first_order,
-                    masks=masks,
-                    start=start,
                 )
                 outputs = self._forward(adapted, task.query_x)
                 losses.append(task_loss(outputs, task.query_y))
@@ -95,11 +92,9 @@ class FunctionalLearner(MetaLearner):
             phi0, masks = (_detached(d) for d in self.start())
             adapted, _ = inner_loop(
                 partial(self._loss, x=support_x, y=support_y),
-                phi0,
-                self.inner_lrs,
+                prepare(phi0, self.inner_lrs, create_graph=False, masks=masks),
                 self.test_inner_steps if steps is None else steps,
                 create_graph=False,
-                masks=masks,
             )
         return _detached(adapted)
 

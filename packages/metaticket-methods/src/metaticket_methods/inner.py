@@ -8,6 +8,7 @@ the model. Methods differ only in what they hand it: the starting parameters phi
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -28,78 +29,156 @@ def effective(params: Mapping[str, torch.Tensor], masks: Mapping[str, torch.Tens
     return {n: masks[n] * p if n in masks else p for n, p in params.items()}
 
 
-class MaskedStep(torch.autograd.Function):
-    """One inner step carried on the effective weights: W' = W - lr * m * g, which equals
-    m * (phi - lr * m * g) because m is 0/1, with the gradient of that true update.
+class MaskedStart(torch.autograd.Function):
+    """W_0 = m * phi_0 and the step coefficients c = -lr * m of masked tensors, in one node.
 
-    ``g`` is dL/dW at W = m * phi, so m * g is the task gradient dL/dphi. Tracking W instead of
-    phi saves a weight-sized product per step, and the hand-written backward saves the
-    temporaries autograd would allocate op by op (see benchmarks/step_time.py). Starting from
-    W_0 = m * phi_0 (an ordinary product), the gradients that reach m and g are those of the true
-    update: m enters both the step's task gradient and the next m * phi', hence the factor 2 on
-    m's share. First order (``second_order`` false): the task gradient m * g is a constant, so
-    only the m * phi' use remains and g gets no gradient.
+    An inner step is W' = W + c * g (see ``MaskedStep``). The mask's share of every step's
+    gradient is (-k * lr * m) * (g * dL/dW'), the same factor for every task, so it is applied
+    here once per meta-batch to the sum over tasks: k = 2 at second order (m enters both the task
+    gradient m * g and the next m * phi'), k = 1 at first order (the task gradient is a
+    constant). With phi_0's own share that is one product and one fused multiply-add per tensor.
+    Called as ``apply(lr, second_order, *masks, *phi_0)``.
     """
 
     @staticmethod
-    def forward(ctx, eff, mask, grad, lr: float, second_order: bool):
-        ctx.save_for_backward(mask, grad)
-        ctx.lr, ctx.second_order = lr, second_order
-        return torch.addcmul(eff, mask, grad, value=-lr)
+    def forward(ctx, lr: float, second_order: bool, *tensors: torch.Tensor):
+        k = len(tensors) // 2
+        masks, weights = tensors[:k], tensors[k:]
+        coefs = torch._foreach_mul(masks, -lr)
+        ctx.save_for_backward(*masks, *weights, *coefs)
+        ctx.factor = 2.0 if second_order else 1.0
+        ctx.set_materialize_grads(False)
+        return (*torch._foreach_mul(masks, weights), *coefs)
 
     @staticmethod
     @once_differentiable
-    def backward(ctx, d_new):
-        mask, grad = ctx.saved_tensors
-        scaled = (d_new * mask).mul_(-ctx.lr)  # dL/dg = -lr * m * dL/dW'
-        d_mask = (scaled * grad).mul_(2.0 if ctx.second_order else 1.0)
-        d_grad = scaled if ctx.second_order else None
-        return d_new, d_mask, d_grad, None, None
+    def backward(ctx, *d_out: torch.Tensor | None):
+        k = len(d_out) // 2
+        saved = ctx.saved_tensors
+        masks, weights, coefs = saved[:k], saved[k : 2 * k], saved[2 * k :]
+        d_masks, d_weights = [], []
+        for i, (d_eff, d_coef) in enumerate(zip(d_out[:k], d_out[k:], strict=True)):
+            d_mask = None if d_eff is None else weights[i] * d_eff
+            if d_coef is not None:
+                if d_mask is None:
+                    d_mask = (coefs[i] * d_coef).mul_(ctx.factor)
+                else:
+                    d_mask.addcmul_(coefs[i], d_coef, value=ctx.factor)
+            d_masks.append(d_mask)
+            wanted = ctx.needs_input_grad[2 + k + i] and d_eff is not None
+            d_weights.append(masks[i] * d_eff if wanted else None)
+        return None, None, *d_masks, *d_weights
 
 
-def inner_loop(
-    loss_fn: Callable[[Params], torch.Tensor],
+class MaskedStep(torch.autograd.Function):
+    """One inner step of the masked tensors, carried on the effective weights W = m * phi:
+    W' = W + c * g with c = -lr * m, which equals m * (phi - lr * m * g) because m is 0/1.
+
+    ``g`` is dL/dW, so m * g is the task gradient dL/dphi. Tracking W rather than phi saves a
+    weight-sized product per step; the hand-written backward, batched over tensors with
+    foreach kernels, saves the temporaries and per-op overhead of autograd's op-by-op version,
+    and leaves the mask's factor to ``MaskedStart`` (benchmarks/step_time.py). Together they
+    yield exactly the gradient of the update written with phi (the tests check it against such
+    a hand-written loop). Called as ``apply(*effective, *coefficients, *grads)``.
+    """
+
+    @staticmethod
+    def forward(ctx, *tensors: torch.Tensor):
+        k = len(tensors) // 3
+        eff, coefs, grads = tensors[:k], tensors[k : 2 * k], tensors[2 * k :]
+        ctx.save_for_backward(*coefs, *grads)
+        return tuple(torch._foreach_addcmul(eff, coefs, grads))
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, *d_new: torch.Tensor):
+        k = len(d_new)
+        coefs, grads = ctx.saved_tensors[:k], ctx.saved_tensors[k:]
+        needs = ctx.needs_input_grad
+        d_coefs = torch._foreach_mul(d_new, grads) if any(needs[k : 2 * k]) else [None] * k
+        d_grads = torch._foreach_mul(d_new, coefs) if any(needs[2 * k :]) else [None] * k
+        return *d_new, *d_coefs, *d_grads
+
+
+@dataclass(frozen=True)
+class Start:
+    """What every task of a meta-batch starts from; build it once with ``prepare``."""
+
+    eff: Params  # W_0 = m * phi_0 by parameter name
+    masks: Params
+    lrs: Mapping[str, float]
+    coefs: Params  # -lr * m for the adapted masked tensors
+
+
+def prepare(
     params: Mapping[str, torch.Tensor],
     lrs: Mapping[str, float],
-    steps: int,
     *,
     create_graph: bool,
     masks: Mapping[str, torch.Tensor] | None = None,
-    start: Mapping[str, torch.Tensor] | None = None,
+) -> Start:
+    """phi_0, per-parameter inner rates (0 freezes) and masks, as ``inner_loop`` takes them."""
+    masks = dict(masks or {})
+    eff = effective(params, {n: m for n, m in masks.items() if lrs.get(n, 0.0) == 0.0})
+    coefs: Params = {}
+    by_lr: dict[float, list[str]] = {}
+    for n in masks:
+        if lrs.get(n, 0.0) != 0.0:
+            by_lr.setdefault(lrs[n], []).append(n)
+    for lr, names in by_lr.items():
+        tensors = [masks[n] for n in names] + [params[n] for n in names]
+        values = MaskedStart.apply(lr, create_graph, *tensors)
+        eff.update(zip(names, values[: len(names)], strict=True))
+        coefs.update(zip(names, values[len(names) :], strict=True))
+    for n, value in eff.items():
+        if lrs.get(n, 0.0) != 0.0 and not value.requires_grad:
+            # a fixed buffer, or evaluation: differentiate a leaf, one shared by all tasks
+            eff[n] = value.detach().requires_grad_()
+    return Start(eff, masks, dict(lrs), coefs)
+
+
+def inner_loop(
+    loss_fn: Callable[[Params], torch.Tensor], start: Start, steps: int, *, create_graph: bool
 ) -> tuple[Params, Params]:
-    """``steps`` updates phi <- phi - lr * dL(m * phi)/dphi; returns the adapted effective
-    parameters m * phi_S and, for the first step, the mean absolute task gradient
+    """``steps`` updates phi <- phi - lr * dL(m * phi)/dphi from ``start``; returns the adapted
+    effective parameters m * phi_S and, for the first step, the mean absolute task gradient
     mean|dL/dphi| of each adapted parameter (detached 0-d tensors).
 
     ``loss_fn`` maps effective parameters to the support loss. The gradient is taken w.r.t. the
     effective tensor W = m * phi; times m it is dL/dphi by the chain rule, so pruned entries
     get none. With ``create_graph`` the whole update stays differentiable (w.r.t. phi_0 and m:
     the second-order meta-gradient); without it each step's task gradient is a constant (first
-    order), and when nothing upstream requires grad the result carries no graph at all.
-    ``start`` may pass ``effective(params, masks)`` computed once for a whole meta-batch.
+    order, and what evaluation uses: no graph of the gradients is ever built).
+    ``create_graph`` must be the value ``start`` was prepared with.
     """
-    masks = masks or {}
-    eff = dict(start) if start is not None else effective(params, masks)
-    adapted = [n for n in eff if lrs.get(n, 0.0) != 0.0]
+    eff = dict(start.eff)
+    adapted = [n for n in eff if start.lrs.get(n, 0.0) != 0.0]
+    plain = [n for n in adapted if n not in start.coefs]
+    masked = [n for n in adapted if n in start.coefs]
     first: Params = {}
     for step in range(steps):
-        for n in adapted:
-            if not eff[n].requires_grad:  # a fixed buffer, or evaluation: differentiate a leaf
-                eff[n] = eff[n].detach().requires_grad_()
-        grads = torch.autograd.grad(
-            loss_fn(eff), [eff[n] for n in adapted], create_graph=create_graph
-        )
-        for n, grad in zip(adapted, grads, strict=True):
-            if n in masks:
-                if step == 0:
-                    first[n] = _mean_abs(masks[n].detach() * grad.detach())
-                eff[n] = MaskedStep.apply(eff[n], masks[n], grad, lrs[n], create_graph)
-            else:
-                if step == 0:
-                    first[n] = _mean_abs(grad.detach())
-                eff[n] = torch.add(eff[n], grad, alpha=-lrs[n])
+        loss = loss_fn(eff)
+        values = torch.autograd.grad(loss, [eff[n] for n in adapted], create_graph=create_graph)
+        grads = dict(zip(adapted, values, strict=True))
+        if step == 0:
+            first = _mean_abs(grads, start.masks)
+        for n in plain:
+            eff[n] = torch.add(eff[n], grads[n], alpha=-start.lrs[n])
+        if masked:
+            tensors = [eff[n] for n in masked] + [start.coefs[n] for n in masked]
+            tensors += [grads[n] for n in masked]
+            eff.update(zip(masked, MaskedStep.apply(*tensors), strict=True))
     return eff, first
 
 
-def _mean_abs(tensor: torch.Tensor) -> torch.Tensor:
-    return torch.linalg.vector_norm(tensor, 1) / tensor.numel()
+def _mean_abs(grads: Params, masks: Mapping[str, torch.Tensor]) -> Params:
+    """mean|dL/dphi| per tensor; the task gradient is m * g for masked tensors. (abs, in-place
+    mask, sum measured fastest here: an L1 norm or a dot product with the mask are slower.)"""
+    means = {}
+    with torch.no_grad():
+        for n, grad in grads.items():
+            size = grad.abs()
+            if n in masks:
+                size.mul_(masks[n])
+            means[n] = size.sum() / size.numel()
+    return means

@@ -21,6 +21,7 @@ from torch import nn
 
 from metaticket_core.backbone import Backbone
 from metaticket_core.config import RunConfig
+from metaticket_core.errors import ConfigError
 from metaticket_core.learner import OuterDefaults
 
 from .base import FunctionalLearner
@@ -64,6 +65,11 @@ class MetaTicket(FunctionalLearner):
         )
         self.names = list(params)
         self.masked = [n for n in params if n in masked]
+        if not self.masked:
+            raise ConfigError(
+                f"Meta-ticket needs prunable weights to mask, but backbone "
+                f"{type(backbone).__name__} tags none of its parameters 'prunable'."
+            )
         self.iterand = iterand
         self.iterand_period = config.iterand_period
         self.iterand_rate = config.iterand_rate

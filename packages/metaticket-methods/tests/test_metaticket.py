@@ -1,0 +1,211 @@
+"""Meta-ticket against a hand-written inner loop where the mask is a continuous input."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from metaticket_core.errors import ConfigError
+from metaticket_methods.metaticket import (
+    metaticket,
+    metaticket_boil,
+    metaticket_boil_iterand,
+    metaticket_iterand,
+)
+
+
+def reference_mask_gradient(net, learner, batch, lr, steps, first_order=False, frozen=()):
+    """dL/dm of the true Meta-ticket objective, m a continuous tensor: phi <- phi - lr *
+    d/dphi L(m * phi), query loss at m * phi_S, written out without the package's inner loop."""
+    phi0 = learner.initial_parameters()
+    m = {n: v.clone().requires_grad_() for n, v in learner.masks().items()}
+    losses, first = [], {}
+    for task in batch:
+        p = {n: v.clone().requires_grad_() for n, v in phi0.items()}
+        for step in range(steps):
+            eff = {n: m[n] * v if n in m else v for n, v in p.items()}
+            loss = F.cross_entropy(net(eff, task.support_x), task.support_y)
+            names = [n for n in p if n not in frozen]
+            grads = torch.autograd.grad(loss, [p[n] for n in names], create_graph=not first_order)
+            for n, g in zip(names, grads, strict=True):
+                if step == 0:
+                    first.setdefault(n, []).append(g.abs().mean().item())
+                p[n] = p[n] - lr * g
+        eff = {n: m[n] * v if n in m else v for n, v in p.items()}
+        losses.append(F.cross_entropy(net(eff, task.query_x), task.query_y))
+    loss = torch.stack(losses).mean()
+    grads = torch.autograd.grad(loss, list(m.values()))
+    return loss, dict(zip(m, grads, strict=True)), {n: sum(v) / len(v) for n, v in first.items()}
+
+
+def score_grads(learner):
+    """Scores come first in meta_parameters(), in masks() order."""
+    return {n: s.grad for n, s in zip(learner.masks(), learner.meta_parameters(), strict=False)}
+
+
+@pytest.mark.parametrize("first_order", [False, True])
+@pytest.mark.parametrize("steps", [1, 2])
+def test_score_gradient_is_mask_gradient(tiny, net, config, tasks, steps, first_order):
+    cfg = config(p_init=0.4, inner_steps=steps, first_order=first_order)
+    learner = metaticket(tiny(hidden=5), cfg)
+    batch = tasks(n=2)
+    loss, metrics = learner.outer_loss(batch)
+    loss.backward()
+    ref_loss, expected, first = reference_mask_gradient(
+        net, learner, batch, cfg.inner_lr, steps, first_order
+    )
+    torch.testing.assert_close(loss.detach(), ref_loss.detach())
+    masks = learner.masks()
+    assert all(0 < m.mean() < 1 for m in masks.values())  # a real mix of kept and pruned
+    for name, grad in score_grads(learner).items():
+        torch.testing.assert_close(grad, expected[name], msg=name)
+    for name, value in first.items():  # task gradients: pruned entries contribute none
+        assert metrics[f"grad/{name}"] == pytest.approx(value), name
+
+
+def test_score_gradient_with_frozen_head(tiny, net, config, tasks):
+    cfg = config(p_init=0.3, inner_steps=2)
+    learner = metaticket_boil(tiny(), cfg)
+    batch = tasks(n=2)
+    learner.outer_loss(batch)[0].backward()
+    frozen = ("head.weight", "head.bias")
+    _, expected, _ = reference_mask_gradient(net, learner, batch, 0.3, 2, frozen=frozen)
+    for name, grad in score_grads(learner).items():
+        torch.testing.assert_close(grad, expected[name], msg=name)
+
+
+def test_only_unpruned_weights_adapt(tiny, config, tasks):
+    learner = metaticket(tiny(inp=6, hidden=8), config(p_init=0.5))
+    task = tasks(n=1, inp=6)[0]
+    phi0, masks = learner.initial_parameters(), learner.masks()
+    adapted = learner.adapt(task.support_x, task.support_y)
+    for name, mask in masks.items():
+        kept = mask.bool()
+        assert torch.all(adapted[name][~kept] == 0)  # effective weights: m * phi
+        assert not torch.equal(adapted[name][kept], phi0[name][kept])
+    for name in ("fc1.bias", "bn.weight", "fc2.bias", "head.weight", "head.bias"):
+        assert not torch.equal(adapted[name], phi0[name]), name  # all of phi_0 adapts
+
+
+def test_outer_step_changes_only_scores(tiny, config, tasks):
+    learner = metaticket(tiny(), config(p_init=0.2))
+    before = {k: v.clone() for k, v in learner.state_dict().items()}
+    assert {id(p) for p in learner.meta_parameters()} == {
+        id(p) for p in learner.score_params.values()
+    }
+    assert not list(learner.backbone.parameters())  # phi_0 is fixed buffers
+    optimizer = torch.optim.SGD(learner.meta_parameters(), lr=10.0, momentum=0.9)
+    for iteration in range(1, 4):
+        optimizer.zero_grad()
+        learner.outer_loss(tasks(n=2, seed=iteration))[0].backward()
+        optimizer.step()
+        learner.after_step(iteration)
+    after = learner.state_dict()
+    assert after.keys() == before.keys()
+    for key, value in before.items():
+        if key.startswith("score_params."):
+            assert not torch.equal(after[key], value), key
+        else:
+            assert torch.equal(after[key], value), key  # weights, biases, BN, head, thresholds
+
+
+def test_random_weights_are_kaiming_normal_and_scores_kaiming_uniform(tiny, config):
+    learner = metaticket(tiny(inp=200, hidden=300), config())
+    weight = learner.initial_parameters()["fc2.weight"]
+    assert weight.std().item() == pytest.approx(math.sqrt(2 / 300), rel=0.02)
+    scores = learner.scores()["fc1.weight"]
+    bound = 1 / math.sqrt(200)
+    assert scores.abs().max() <= bound
+    assert scores.std().item() == pytest.approx(bound / math.sqrt(3), rel=0.02)
+
+
+@pytest.mark.parametrize("p_init", [0.0, 0.5, 0.3])
+def test_initial_sparsity_per_layer_and_fixed_thresholds(tiny, config, tasks, p_init):
+    learner = metaticket(tiny(inp=7, hidden=9), config(p_init=p_init))
+    for name, mask in learner.masks().items():
+        assert set(mask.unique().tolist()) <= {0.0, 1.0}
+        pruned = (mask == 0).sum().item()
+        assert abs(pruned - p_init * mask.numel()) <= 1, name
+    thresholds = learner.thresholds.clone()
+    optimizer = torch.optim.SGD(learner.meta_parameters(), lr=10.0)
+    for seed in range(3):
+        optimizer.zero_grad()
+        learner.outer_loss(tasks(n=2, inp=7, seed=seed))[0].backward()
+        optimizer.step()
+    assert torch.equal(learner.thresholds, thresholds)
+
+
+def test_iterand_redraws_about_r_of_the_pruned_weights_every_k_steps(tiny, config):
+    cfg = config(p_init=0.5, iterand_period=3, iterand_rate=0.4)
+    learner = metaticket_iterand(tiny(inp=40, hidden=60), cfg)
+    before = {n: v.clone() for n, v in learner.initial_parameters().items()}
+    for iteration in (1, 2, 4, 5):
+        learner.after_step(iteration)
+    learner.after_step(1)
+    assert all(torch.equal(v, before[n]) for n, v in learner.initial_parameters().items())
+    learner.after_step(3)
+    after = learner.initial_parameters()
+    for name, mask in learner.masks().items():
+        changed = after[name] != before[name]
+        assert not changed[mask.bool()].any(), name  # kept weights untouched
+        fraction = changed[~mask.bool()].double().mean().item()
+        assert fraction == pytest.approx(0.4, abs=0.06), name
+    for name in ("fc1.bias", "bn.weight", "head.weight"):
+        assert torch.equal(after[name], before[name])
+
+
+@pytest.mark.parametrize("rate", [0.0, 1.0])
+def test_iterand_rate_extremes(tiny, config, rate):
+    cfg = config(p_init=0.5, iterand_period=2, iterand_rate=rate)
+    learner = metaticket_boil_iterand(tiny(), cfg)
+    before = {n: v.clone() for n, v in learner.initial_parameters().items()}
+    learner.after_step(2)
+    after = learner.initial_parameters()
+    for name, mask in learner.masks().items():
+        pruned = ~mask.bool()
+        assert torch.equal(after[name][~pruned], before[name][~pruned])
+        assert (after[name][pruned] != before[name][pruned]).all().item() == (rate == 1.0)
+
+
+def test_plain_metaticket_ignores_iterand_settings(tiny, config):
+    learner = metaticket(tiny(), config(p_init=0.5, iterand_period=1, iterand_rate=1.0))
+    before = {n: v.clone() for n, v in learner.initial_parameters().items()}
+    learner.after_step(1)
+    assert all(torch.equal(v, before[n]) for n, v in learner.initial_parameters().items())
+
+
+def test_constant_init_sets_every_layer_weight_head_included(tiny, config):
+    learner = metaticket(tiny(), config(constant_init=0.5))
+    phi0 = learner.initial_parameters()
+    for name in ("fc1.weight", "fc2.weight", "head.weight"):
+        assert torch.all(phi0[name] == 0.5), name
+    assert not torch.all(phi0["fc1.bias"] == 0.5)
+    iterand = metaticket_iterand(tiny(), config(constant_init=0.5, p_init=0.5, iterand_period=1))
+    iterand.after_step(1)
+    assert torch.all(iterand.initial_parameters()["fc2.weight"] == 0.5)
+
+
+def test_state_dict_restores_the_ticket(tiny, config, tasks):
+    cfg = config(p_init=0.3)
+    trained = metaticket(tiny(seed=0), cfg)
+    with torch.no_grad():
+        for s in trained.meta_parameters():
+            s.add_(torch.randn_like(s))
+    fresh = metaticket(tiny(seed=5), cfg)
+    fresh.load_state_dict(trained.state_dict())
+    batch = tasks(n=2)
+    for name, mask in trained.masks().items():
+        assert torch.equal(fresh.masks()[name], mask)
+    assert fresh.outer_loss(batch)[0].item() == trained.outer_loss(batch)[0].item()
+
+
+def test_a_backbone_without_prunable_weights_is_refused(tiny, config):
+    backbone = tiny()
+    backbone.parameter_tags = lambda: {
+        n: frozenset({"bias"}) for n, _ in backbone.named_parameters()
+    }
+    with pytest.raises(ConfigError, match="prunable"):
+        metaticket(backbone, config())
