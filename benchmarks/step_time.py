@@ -18,9 +18,9 @@ from collections.abc import Callable
 import torch
 
 from metaticket_core.config import RunConfig
-from metaticket_core.learner import MetaLearner
 from metaticket_core.registry import methods, models
 from metaticket_core.tasks import Task
+from metaticket_core.trainer import make_optimizer, outer_settings
 
 WAYS, SHOTS, QUERIES, META_BATCH, SHAPE = 5, 5, 5, 4, (1, 28, 28)
 
@@ -38,21 +38,13 @@ def tasks(generator: torch.Generator) -> list[Task]:
     ]
 
 
-def optimizer(learner: MetaLearner) -> torch.optim.Optimizer:
-    d = learner.outer_defaults
-    params = learner.meta_parameters()
-    if d.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=d.lr, momentum=d.momentum, weight_decay=d.weight_decay)
-    return torch.optim.Adam(params, lr=d.lr, weight_decay=d.weight_decay)
-
-
 def stepper(model: str, method: str) -> Callable[[], float]:
     """A closure that runs one meta-training step and returns its wall time in seconds."""
     torch.manual_seed(0)
     config = RunConfig(model=model, method=method, inner_lr=0.4, inner_steps=1)
     backbone = models().get(model).factory(WAYS, SHAPE, batchnorm="batch")
     learner = methods().get(method).factory(backbone, config)
-    opt = optimizer(learner)
+    opt = make_optimizer(learner.meta_parameters(), outer_settings(config, learner))
     batch = tasks(torch.Generator().manual_seed(1))
     iteration = 0
 

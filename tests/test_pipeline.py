@@ -27,7 +27,7 @@ def test_metaticket_on_glyphs_end_to_end(mt, tmp_path):
     assert mt("export-mask", "g", "-o", "t.safetensors", "--with-weights").returncode == 0
     inspected = mt("inspect", "t.safetensors")
     assert inspected.returncode == 0
-    for layer in ("body.1.weight", "head.weight", "total"):
+    for layer in ("body.1.weight", "body.10.weight", "total"):
         assert layer in inspected.stdout
 
     plotted = mt("plot", "g")

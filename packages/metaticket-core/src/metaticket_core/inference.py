@@ -56,6 +56,7 @@ class Predictor:
     def __init__(self, experiment: Experiment, steps: int | None = None):
         self.x, self.steps = experiment, steps
         self.params: dict[str, torch.Tensor] | None = None
+        self.support_x: torch.Tensor | None = None
         self.classes: tuple[str, ...] = ()
 
     @classmethod
@@ -71,7 +72,8 @@ class Predictor:
                 f"{len(classes)} classes ({', '.join(classes)})."
             )
         device = self.x.device
-        self.params = self.x.learner.adapt(support_x.to(device), support_y.to(device), self.steps)
+        self.support_x = support_x.to(device)
+        self.params = self.x.learner.adapt(self.support_x, support_y.to(device), self.steps)
         self.classes = tuple(classes)
 
     def fit_images(self, support: dict[str, list[Path]]) -> None:
@@ -82,11 +84,16 @@ class Predictor:
         self.fit(self.x.dataset.load_images(paths), labels, classes)
 
     def predict(self, x: torch.Tensor) -> list[tuple[str, float]]:
-        """(class name, probability) of the most likely class of each example."""
+        """(class name, probability) of the most likely class of each example.
+
+        The queries go through the network together with the support set, so BatchNorm's batch
+        statistics (the paper's setting) are meaningful even for a single query."""
         if self.params is None:
             raise MetaticketError("Call fit() with a support set before predict().")
+        batch = torch.cat([self.support_x, x.to(self.x.device)])
         with torch.no_grad():
-            probs = self.x.learner.predict(self.params, x.to(self.x.device)).softmax(-1)
+            logits = self.x.learner.predict(self.params, batch)[len(self.support_x) :]
+            probs = logits.softmax(-1)
         best = probs.max(-1)
         return [
             (self.classes[i], p)
