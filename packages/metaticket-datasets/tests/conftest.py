@@ -1,8 +1,10 @@
 """Fixtures: the real plugin registered alone, tmp caches, and tiny datasets written in the exact
-on-disk layouts (Omniglot's binary PNGs, Tiny-ImageNet's JPEG tree)."""
+on-disk layouts (Omniglot's binary PNGs, Tiny-ImageNet's JPEG tree, natural-image helpers)."""
 
 from __future__ import annotations
 
+import io
+import json
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -12,6 +14,7 @@ from PIL import Image, ImageDraw
 
 import metaticket_datasets.plugin as plugin
 from metaticket_core.registry import datasets
+from metaticket_core.tasks import SPLITS
 from metaticket_core.testing import isolated_plugins, registered_plugin
 
 SHARED = Path(__file__).resolve().parents[3].parent / "shared"
@@ -133,3 +136,71 @@ def same(a, b) -> bool:
 def tasks():
     """``tasks.take(dataset, n, split=..., ...)`` and ``tasks.same(a, b)``."""
     return SimpleNamespace(take=take, same=same)
+
+
+# Natural-image benchmarks: flat-colour images whose red channel names their class, and checks of
+# a loaded dataset against what was written.
+
+
+def red(k: int) -> int:
+    """Red level of class k's images."""
+    return 10 + 12 * k
+
+
+def pixels(k: int, size: int = 32, n: int = 1) -> np.ndarray:
+    """n flat images (n, size, size, 3) of class k, green varying per image."""
+    out = np.empty((n, size, size, 3), np.uint8)
+    out[..., 0] = red(k)
+    out[..., 1] = (np.arange(n) * 7 % 256)[:, None, None]
+    out[..., 2] = 90
+    return out
+
+
+def save(path: Path, k: int, size: int = 32, fmt: str | None = None) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(pixels(k, size)[0]).save(path, format=fmt, quality=95)
+    return path
+
+
+def encoded(k: int, size: int = 32) -> np.ndarray:
+    """PNG bytes as a uint8 array, as tieredImageNet's pickles hold them."""
+    buffer = io.BytesIO()
+    Image.fromarray(pixels(k, size)[0]).save(buffer, format="PNG")
+    return np.frombuffer(buffer.getvalue(), np.uint8)
+
+
+def write_json(path: Path, data) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data))
+    return path
+
+
+def check(ds, counts, shape, red_of: dict[str, int]) -> None:
+    """Classes per split, image shape and, per class name, the red level of its images."""
+    assert [len(ds.splits[s]) for s in SPLITS] == list(counts)
+    assert ds.input_shape == shape and ds.images.dtype == np.uint8
+    for i, name in enumerate(ds.class_names):
+        images = ds.images[ds.offsets[i] : ds.offsets[i + 1]]
+        assert abs(float(images[:, 0].mean()) - red_of[name]) < 3, name
+    task = next(ds.episodes("train", ways=2, shots=1, queries=1, seed=0))
+    assert task.support_x.shape == (2, *shape) and task.support_x.dtype.is_floating_point
+
+
+def assert_cached(monkeypatch, build):
+    """Building again reads the cache: nothing is decoded or unpickled."""
+
+    def fail(*args, **kwargs):
+        raise AssertionError("decoded again instead of reading the cache")
+
+    monkeypatch.setattr("metaticket_datasets.imageset.decode_into", fail)
+    monkeypatch.setattr("metaticket_datasets.unpickle._Restricted.load", fail)
+    return build()
+
+
+@pytest.fixture
+def natural(monkeypatch):
+    """The helpers above; ``natural.cached(build)`` asserts a build reads the cache."""
+    return SimpleNamespace(
+        red=red, pixels=pixels, save=save, encoded=encoded, write_json=write_json, check=check,
+        cached=lambda build: assert_cached(monkeypatch, build),
+    )  # fmt: skip

@@ -7,7 +7,10 @@ from metaticket_core.cli import main
 from metaticket_core.errors import ConfigError
 from metaticket_core.registry import list_datasets
 
-NAMES = ["glyphs", "omniglot", "sinusoid", "tiny-imagenet"]
+NAMES = [
+    "aircraft", "cars", "cifar-fs", "cub", "fc100", "glyphs", "miniimagenet", "omniglot",
+    "sinusoid", "tieredimagenet", "tiny-imagenet", "vgg-flower",
+]  # fmt: skip
 
 
 def run(capsys, *argv):
@@ -43,6 +46,7 @@ def test_generated_datasets_take_no_unknown_options(tmp_path, build):
 def test_mt_list_datasets(capsys):
     code, out, _ = run(capsys, "list", "datasets", "--verbose")
     assert code == 0 and all(name in out for name in NAMES)
+    assert all(word in out for word in ("MetaOptNet", "torchmeta", "learn2learn", "Ravi"))
 
 
 def test_mt_preview_side_by_side(capsys, tmp_path, glyph_cache, omniglot_root):

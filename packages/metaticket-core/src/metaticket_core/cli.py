@@ -70,7 +70,7 @@ def build_app() -> typer.Typer:
     pm = plugin_manager()
     for info in pm.failures.values():
         warn(f"plugin {info.name!r} {info.error}")
-    for impl in reversed(pm.hook.register_commands.get_hookimpls()):
+    for impl in pm.hook.register_commands.get_hookimpls():  # core first
         try:
             impl.function(app)
         except Exception as exc:  # one broken plugin must not take the CLI down

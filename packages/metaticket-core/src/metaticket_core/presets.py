@@ -24,7 +24,7 @@ SINUSOID = {"dataset": "sinusoid", "model": "sine-mlp", "shots": 5, "queries": 5
 # Short enough for a laptop (about 3 minutes on 2 CPU cores), long enough to learn.
 DEMO = {"method": "metaticket", "model": "mlp", "dataset": "glyphs", "ways": 5, "shots": 5,
         "queries": 5, "inner_lr": 0.4, "inner_steps": 1, "test_inner_steps": 3,
-        "iterations": 1500, "warmup": 100, "val_interval": 500, "val_episodes": 100,
+        "iterations": 5000, "warmup": 500, "val_interval": 1000, "val_episodes": 100,
         "test_episodes": 1000}  # fmt: skip
 
 

@@ -87,7 +87,7 @@ def build_registry(kind: str) -> Registry:
     """Ask every plugin's ``register_<kind>s`` hook, in registration order, to fill a registry."""
     registry = Registry(kind)
     hook = getattr(plugin_manager().hook, HOOKS[kind])
-    for impl in reversed(hook.get_hookimpls()):  # pluggy lists the last registered first
+    for impl in hook.get_hookimpls():  # in registration order: core, then entry points
         register = _register_for(registry, impl.plugin_name)
         try:
             impl.function(register)

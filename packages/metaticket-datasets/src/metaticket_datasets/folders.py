@@ -1,0 +1,74 @@
+"""Image folders: ``<folder>/<class>/*.jpg`` (one folder per class), optionally under
+``train/``, ``val/`` and ``test/`` folders that carry the split."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from metaticket_core.errors import DataError
+from metaticket_core.tasks import SPLITS, Split
+
+from .imageset import ClassSource
+
+SUFFIXES = (".jpg", ".jpeg", ".png")
+SPLIT_DIRS: dict[Split, tuple[str, ...]] = {
+    "train": ("train",),
+    "val": ("val", "validation", "valid"),
+    "test": ("test",),
+}
+
+
+def list_images(folder: Path) -> list[tuple[str, int]]:
+    """(file name, size in bytes) of the images in ``folder``, sorted by name."""
+    return sorted(
+        (e.name, e.stat().st_size)
+        for e in os.scandir(folder)
+        if e.name.lower().endswith(SUFFIXES) and e.is_file()
+    )
+
+
+def class_folders(
+    folder: Path, names: list[str] | None = None
+) -> tuple[list[ClassSource], list[tuple[str, int]]]:
+    """One class per subfolder of ``folder`` (sorted, or ``names`` in that order), and the
+    (relative path, size) of every image for the cache key."""
+    if names is None:
+        names = sorted(e.name for e in os.scandir(folder) if e.is_dir())
+    classes, files = [], []
+    for name in names:
+        path = folder / name
+        images = list_images(path) if path.is_dir() else []
+        if not images:
+            raise DataError(f"No images (*.jpg, *.png) in {path} for class {name}.")
+        classes.append(ClassSource(name, len(images), [path / n for n, _ in images]))
+        files += [(f"{name}/{n}", size) for n, size in images]
+    return classes, files
+
+
+def split_dirs(folder: Path) -> dict[Split, Path] | None:
+    """``train/``, ``val/`` (or ``validation/``) and ``test/`` in ``folder``, if all exist."""
+    found = {}
+    for split, names in SPLIT_DIRS.items():
+        dirs = [folder / n for n in names if (folder / n).is_dir()]
+        if not dirs:
+            return None
+        found[split] = dirs[0]
+    return found
+
+
+def split_folder_classes(
+    dirs: dict[Split, Path],
+) -> tuple[list[ClassSource], dict[Split, list[int]], list[tuple[str, int]]]:
+    """Classes of ``train/<class>/``, ``val/<class>/``, ``test/<class>/``, split by folder."""
+    classes: list[ClassSource] = []
+    splits: dict[Split, list[int]] = {}
+    files: list[tuple[str, int]] = []
+    for split in SPLITS:
+        found, listed = class_folders(dirs[split])
+        if not found:
+            raise DataError(f"No class folders in {dirs[split]}: expected <class>/*.jpg there.")
+        splits[split] = list(range(len(classes), len(classes) + len(found)))
+        classes += found
+        files += [(f"{split}/{name}", size) for name, size in listed]
+    return classes, splits, files
