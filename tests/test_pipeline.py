@@ -67,8 +67,10 @@ def test_impossible_settings_fail_before_work(mt, tmp_path):
     assert too_many.returncode == 1 and "has 100 classes" in too_many.stderr
     no_data = mt("train", "--preset", "omniglot-5w1s-maml")
     assert no_data.returncode == 1 and "--data-root" in no_data.stderr
-    missing = mt("train", "--preset", "miniimagenet-resnet12-5w1s-maml")
-    assert missing.returncode == 1 and "Unknown dataset 'miniimagenet'" in missing.stderr
+    no_root = mt("train", "--preset", "miniimagenet-resnet12-5w1s-maml")
+    assert no_root.returncode == 1 and "--data-root" in no_root.stderr
+    misfit = mt("train", "--preset", "miniimagenet-resnet12-5w1s-maml", "--dataset", "sinusoid")
+    assert misfit.returncode == 1 and misfit.stderr.count("\n") == 1
     assert not (tmp_path / "runs").exists()
 
 

@@ -8,6 +8,7 @@ model and its options, dataset, full config, sparsity and package version, as JS
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -112,9 +113,15 @@ def load_ticket(path: Path) -> nn.Module:
 
 
 def describe_masks(tensors: dict[str, Any]) -> list[tuple[str, tuple[int, ...], int, int]]:
-    """(name, shape, kept, total) per mask, in file order."""
-    return [
+    """(name, shape, kept, total) per mask, layers in network order (body.4 before body.10)."""
+    rows = [
         (k[len("mask/") :], tuple(m.shape), int(m.sum()), m.numel())
         for k, m in tensors.items()
         if k.startswith("mask/")
     ]
+    return sorted(rows, key=lambda row: natural_key(row[0]))
+
+
+def natural_key(name: str) -> list[Any]:
+    """Sort key that orders numbered layers numerically (body.4 before body.10)."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]

@@ -10,6 +10,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
+from .export import natural_key
 from .runs import Run
 
 
@@ -39,7 +40,9 @@ def plot_run(run: Run, out_dir: Path) -> list[Path]:
             "mean |grad|",
         ),
     ):
-        keys = sorted({k for r in records for k in r if k.startswith(prefix)})
+        keys = sorted({k for r in records for k in r if k.startswith(prefix)}, key=natural_key)
+        if prefix == "grad/":  # weights only: biases before BatchNorm get no gradient at all
+            keys = [k for k in keys if k.endswith("weight")]
         if keys:
             written.append(_per_layer(records, keys, prefix, title, ylabel, out_dir / name))
     mask = _first_layer_mask(run, out_dir / "first-layer-mask.png")

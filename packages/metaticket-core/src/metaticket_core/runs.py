@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .checkpoint import default_mode
 from .config import RunConfig, validate
 from .errors import MetaticketError, UnknownNameError
 
@@ -32,6 +33,7 @@ def write_json(path: Path, data: Any) -> None:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(data, f, indent=2)
             f.write("\n")
+        os.chmod(tmp, default_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
