@@ -45,21 +45,48 @@ def evaluate(
     progress: Progress | None = None,
 ) -> EvalResult:
     """Adapt to each of ``episodes`` fixed tasks of ``split`` and score its queries."""
+    scores = episode_scores(learner, dataset, config, split, episodes, device, progress)
+    return summarize(dataset.task_type, scores)
+
+
+def episode_scores(
+    learner: MetaLearner,
+    dataset: FewShotDataset,
+    config: RunConfig,
+    split: Split,
+    episodes: int,
+    device: torch.device,
+    progress: Progress | None = None,
+    share: tuple[int, int] = (0, 1),
+) -> list[dict[str, float]]:
+    """Scores of the fixed episodes ``i < episodes`` with ``i % size == rank`` for ``share =
+    (rank, size)``: the ranks of a distributed run split the same episodes between them."""
+    rank, size = share
     stream = dataset.episodes(
         split, ways=config.ways, shots=config.shots, queries=config.queries, seed=config.seed
     )
-    metric = "accuracy" if dataset.task_type == "classification" else "mse"
-    values, losses = [], []
-    task_bar = progress.task(f"{split} episodes", episodes) if progress else None
-    for _ in range(episodes):
-        scores = learner.evaluate(next(stream).to(device))
-        values.append(scores[metric])
-        losses.append(scores["loss"])
+    scores = []
+    task_bar = (
+        progress.task(f"{split} episodes", len(range(rank, episodes, size))) if progress else None
+    )
+    for i in range(episodes):
+        task = next(stream)
+        if i % size != rank:
+            continue
+        scores.append(learner.evaluate(task.to(device)))
         if task_bar is not None:
             task_bar.advance()
     if task_bar is not None:
         task_bar.done()
-    return EvalResult(metric, *mean_ci95(values), episodes, sum(losses) / len(losses))
+    return scores
+
+
+def summarize(task_type: str, scores: list[dict[str, float]]) -> EvalResult:
+    """Mean and 95% CI of the episodes' accuracy (classification) or mse (regression)."""
+    metric = "accuracy" if task_type == "classification" else "mse"
+    values = [s[metric] for s in scores]
+    loss = sum(s["loss"] for s in scores) / len(scores)
+    return EvalResult(metric, *mean_ci95(values), len(scores), loss)
 
 
 def mean_ci95(values: list[float]) -> tuple[float, float]:

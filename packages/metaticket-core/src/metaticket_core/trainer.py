@@ -1,8 +1,13 @@
 """Meta-training: outer optimizer and schedule, episodes, validation, checkpoints, resume.
 
-Exact resume: the tasks of iteration ``i`` come from a stream seeded by ``(seed, i)``, torch's
-generator state is checkpointed, and so are the learner and optimizer states, so training 20
-iterations in one go and 10 + 10 with a resume give bit-identical results on the same machine.
+Exact resume: task ``j`` of iteration ``i`` is drawn from a stream seeded by ``(seed, i, j)``,
+torch's generator state is checkpointed, and so are the learner and optimizer states, so training
+20 iterations in one go and 10 + 10 with a resume give bit-identical results on the same machine.
+
+Distributed (see distributed.py): rank ``r`` of ``n`` takes tasks ``r*b .. (r+1)*b - 1`` of the
+same ``B = n*b`` tasks a single process would draw, the meta-gradients are averaged over the ranks
+and every rank takes the same step, so the run equals a single-process one up to float rounding.
+Rank 0 alone writes the run folder; the ranks split validation and test episodes.
 """
 
 from __future__ import annotations
@@ -17,8 +22,9 @@ import torch
 
 from . import checkpoint
 from .config import RunConfig
+from .distributed import SINGLE, World, all_gather, all_reduce_mean_, from_main, share
 from .errors import ConfigError, MetaticketError
-from .evaluation import EvalResult, evaluate
+from .evaluation import EvalResult, episode_scores, summarize
 from .learner import MetaLearner, OuterDefaults
 from .progress import Progress
 from .registry import datasets, methods, models
@@ -44,13 +50,22 @@ class Experiment:
     device: torch.device
 
 
-def resolve_device(name: str) -> torch.device:
+def resolve_device(name: str, world: World = SINGLE) -> torch.device:
+    """The device of this rank: with CUDA, the GPU of its local rank in a distributed run."""
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        name = "cuda" if torch.cuda.is_available() else "cpu"
     if name == "cuda" and not torch.cuda.is_available():
         raise ConfigError(
             "device='cuda' but no CUDA device is available; use --device cpu or auto."
         )
+    if name == "cuda" and world.size > 1:
+        if world.local_rank >= torch.cuda.device_count():
+            raise ConfigError(
+                f"local rank {world.local_rank} has no GPU of its own: "
+                f"{torch.cuda.device_count()} CUDA devices; start fewer processes per node."
+            )
+        torch.cuda.set_device(world.local_rank)
+        return torch.device("cuda", world.local_rank)
     return torch.device(name)
 
 
@@ -61,10 +76,11 @@ def load_dataset(config: RunConfig, cache_dir: Path | None = None) -> FewShotDat
     )
 
 
-def build(config: RunConfig, cache_dir: Path | None = None) -> Experiment:
-    """Check every name and size first, then build dataset, backbone and learner (seeded)."""
+def build(config: RunConfig, cache_dir: Path | None = None, world: World = SINGLE) -> Experiment:
+    """Check every name and size first, then build dataset, backbone and learner (seeded: every
+    rank builds the same network)."""
     config.check_names()
-    device = resolve_device(config.device)
+    device = resolve_device(config.device, world)
     dataset = load_dataset(config, cache_dir)
     for split in SPLITS:
         dataset.check(split, ways=config.ways, shots=config.shots, queries=config.queries)
@@ -116,9 +132,10 @@ def lr_factor(iteration: int, s: OuterDefaults, iterations: int) -> float:
     return 1.0
 
 
-def task_seed(seed: int, iteration: int, rank: int = 0) -> int:
-    """Seed of the episodes of one iteration: independent of how the run was split by resumes."""
-    return int(np.random.SeedSequence([seed, iteration, rank]).generate_state(1)[0])
+def task_seed(seed: int, iteration: int, task: int) -> int:
+    """Seed of task ``task`` of an iteration's meta-batch: independent of how the run was split by
+    resumes, and of which rank draws it."""
+    return int(np.random.SeedSequence([seed, iteration, task]).generate_state(1)[0])
 
 
 def sparsity(masks: dict[str, torch.Tensor]) -> dict[str, float]:
@@ -132,12 +149,26 @@ def sparsity(masks: dict[str, torch.Tensor]) -> dict[str, float]:
 class Trainer:
     """Drives one run: ``Trainer(experiment, run).fit()``."""
 
-    def __init__(self, experiment: Experiment, run: Run, progress: Progress | None = None):
-        self.x, self.run = experiment, run
+    def __init__(
+        self,
+        experiment: Experiment,
+        run: Run,
+        progress: Progress | None = None,
+        world: World = SINGLE,
+    ):
+        self.x, self.run, self.world = experiment, run, world
         self.config = experiment.config
+        self.local_batch = share(self.config.meta_batch, world)
         self.progress = progress or Progress(enabled=False)
         self.outer = outer_settings(self.config, experiment.learner)
-        self.optimizer = make_optimizer(experiment.learner.meta_parameters(), self.outer)
+        self.meta_parameters = experiment.learner.meta_parameters()
+        self.optimizer = make_optimizer(self.meta_parameters, self.outer)
+        # ranks see different tasks: their running statistics are averaged with the gradients
+        self.running_stats = [
+            b
+            for name, b in experiment.learner.named_buffers()
+            if name.rsplit(".", 1)[-1] in ("running_mean", "running_var")
+        ]
         self.iteration = 0
         self.checkpointed = 0  # iteration of the last checkpoint written
         self.best: float | None = None
@@ -145,18 +176,21 @@ class Trainer:
 
     # checkpoints -------------------------------------------------------------------------
     def save(self, which: str) -> None:
-        opt_tensors, opt_state = checkpoint.optimizer_to_flat(self.optimizer)
-        tensors = {f"learner/{k}": v for k, v in self.x.learner.state_dict().items()}
-        tensors.update({f"optimizer/{k}": v for k, v in opt_tensors.items()})
-        tensors["rng/torch"] = torch.get_rng_state()
-        if self.x.device.type == "cuda":
-            tensors["rng/cuda"] = torch.cuda.get_rng_state(self.x.device)
-        state = {"iteration": self.iteration, "best": self.best, "optimizer": opt_state}
-        checkpoint.save(self.run.checkpoint(which), tensors, state)
+        """Checkpoint on rank 0 (every rank holds the same state)."""
+        if self.world.main:
+            opt_tensors, opt_state = checkpoint.optimizer_to_flat(self.optimizer)
+            tensors = {f"learner/{k}": v for k, v in self.x.learner.state_dict().items()}
+            tensors.update({f"optimizer/{k}": v for k, v in opt_tensors.items()})
+            tensors["rng/torch"] = torch.get_rng_state()
+            if self.x.device.type == "cuda":
+                tensors["rng/cuda"] = torch.cuda.get_rng_state(self.x.device)
+            state = {"iteration": self.iteration, "best": self.best, "optimizer": opt_state}
+            checkpoint.save(self.run.checkpoint(which), tensors, state)
         self.checkpointed = self.iteration
 
     def restore(self, which: str = "last") -> None:
-        tensors, state = checkpoint.load(self.run.checkpoint(which))
+        """Load a checkpoint: rank 0 reads it and hands it to the others."""
+        tensors, state = from_main(lambda: checkpoint.load(self.run.checkpoint(which)), self.world)
         self.x.learner.load_state_dict(
             {k[len("learner/") :]: v for k, v in tensors.items() if k.startswith("learner/")}
         )
@@ -173,15 +207,20 @@ class Trainer:
 
     # training ------------------------------------------------------------------------------
     def tasks(self, iteration: int) -> list:
-        c = self.config
-        stream = self.x.dataset.episodes(
-            "train",
-            ways=c.ways,
-            shots=c.shots,
-            queries=c.queries,
-            seed=task_seed(c.seed, iteration),
-        )
-        return [next(stream).to(self.x.device) for _ in range(c.meta_batch)]
+        """This rank's share of the iteration's meta-batch."""
+        c, first = self.config, self.world.rank * self.local_batch
+        return [
+            next(
+                self.x.dataset.episodes(
+                    "train",
+                    ways=c.ways,
+                    shots=c.shots,
+                    queries=c.queries,
+                    seed=task_seed(c.seed, iteration, j),
+                )
+            ).to(self.x.device)
+            for j in range(first, first + self.local_batch)
+        ]
 
     def step(self, iteration: int) -> dict[str, float]:
         """One outer step: adapt on each task, average query losses, update meta-parameters."""
@@ -189,33 +228,59 @@ class Trainer:
         for group in self.optimizer.param_groups:
             group["lr"] = self.outer.lr * factor
         loss, metrics = self.x.learner.outer_loss(self.tasks(iteration))
-        if not torch.isfinite(loss):
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        loss_value, metrics = self._average(loss, metrics)
+        if not math.isfinite(loss_value):
             raise TrainingDiverged(
-                f"The meta-loss became {loss.item()} at iteration {iteration}; the last good "
+                f"The meta-loss became {loss_value} at iteration {iteration}; the last good "
                 f"checkpoint (iteration {self.checkpointed}) is kept. Try a lower --outer-lr "
                 f"or --inner-lr."
             )
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
         self.optimizer.step()
         self.x.learner.after_step(iteration)
         return {**metrics, "lr": self.outer.lr * factor}
 
-    def validate(self) -> EvalResult:
-        return evaluate(
+    def _average(
+        self, loss: torch.Tensor, metrics: dict[str, float]
+    ) -> tuple[float, dict[str, float]]:
+        """Mean over the ranks of the meta-gradients, loss, metrics and BatchNorm running
+        statistics, in one all_reduce: each rank's loss is the mean over its equal share of
+        tasks, so the mean of the gradients is the gradient of the mean over all tasks."""
+        if self.world.size == 1:
+            return loss.item(), metrics
+        keys = sorted(metrics)
+        scalars = torch.tensor(
+            [loss.item(), *(metrics[k] for k in keys)], device=loss.device, dtype=loss.dtype
+        )
+        grads = [p.grad for p in self.meta_parameters if p.grad is not None]
+        all_reduce_mean_([*grads, *self.running_stats, scalars], self.world)
+        loss_value, *values = scalars.tolist()
+        return loss_value, dict(zip(keys, values, strict=True))
+
+    def evaluate(self, split: str, episodes: int) -> EvalResult:
+        """Score the fixed episodes of ``split``, each rank a share; every rank gets the result."""
+        n = self.world.size
+        scores = episode_scores(
             self.x.learner,
             self.x.dataset,
             self.config,
-            "val",
-            self.config.val_episodes,
+            split,  # type: ignore[arg-type]
+            episodes,
             self.x.device,
             self.progress,
+            share=(self.world.rank, n),
         )
+        shares = all_gather(scores, self.world)
+        return summarize(self.x.dataset.task_type, [shares[i % n][i // n] for i in range(episodes)])
+
+    def validate(self) -> EvalResult:
+        return self.evaluate("val", self.config.val_episodes)
 
     def fit(self) -> None:
         """Train from ``self.iteration`` to ``config.iterations``, validating and checkpointing."""
         c = self.config
-        self.run.update_status(
+        self._status(
             state="running",
             iteration=self.iteration,
             input_shape=list(self.x.dataset.input_shape),
@@ -232,22 +297,22 @@ class Trainer:
                 info = None
                 if iteration % log_every == 0 or iteration == c.iterations:
                     record = self._record(iteration, window)
-                    self.run.log(record)
+                    self._log(record)
                     window, info = [], _bar_info(record)
                 bar.advance(info=info)
                 if iteration % c.val_interval == 0 or iteration == c.iterations:
                     self._validate_and_save(iteration)
         except KeyboardInterrupt:
             self.save("last")
-            self.run.update_status(state="interrupted", iteration=self.iteration)
+            self._status(state="interrupted", iteration=self.iteration)
             raise TrainingInterrupted(
                 f"Interrupted at iteration {self.iteration}; checkpoint saved. Resume with: "
                 f"mt train --resume {self.run.id}"
             ) from None
         except TrainingDiverged:
-            self.run.update_status(state="diverged")
+            self._status(state="diverged")
             raise
-        self.run.update_status(
+        self._status(
             state="trained", iteration=self.iteration, train_seconds=time.perf_counter() - started
         )
 
@@ -262,7 +327,7 @@ class Trainer:
 
     def _validate_and_save(self, iteration: int) -> None:
         result = self.validate()
-        self.run.log(
+        self._log(
             {
                 "iteration": iteration,
                 f"val_{result.metric}": result.mean,
@@ -278,23 +343,24 @@ class Trainer:
         self.save("last")
         if improved:
             self.save("best")
-        self.run.update_status(iteration=iteration, best_val=self.best, val_metric=result.metric)
+        self._status(iteration=iteration, best_val=self.best, val_metric=result.metric)
         self.progress.log(f"iteration {iteration}: val {result.summary()}")
 
     def test(self, episodes: int | None = None) -> EvalResult:
         """Meta-test the current learner on fixed test episodes and store the result."""
-        result = evaluate(
-            self.x.learner,
-            self.x.dataset,
-            self.config,
-            "test",
-            episodes or self.config.test_episodes,
-            self.x.device,
-            self.progress,
-        )
-        write_json(self.run.path / "test.json", {**result.as_dict(), "checkpoint": "last"})
-        self.run.update_status(state="finished", test=result.mean, test_ci95=result.ci95)
+        result = self.evaluate("test", episodes or self.config.test_episodes)
+        if self.world.main:
+            write_json(self.run.path / "test.json", {**result.as_dict(), "checkpoint": "last"})
+        self._status(state="finished", test=result.mean, test_ci95=result.ci95)
         return result
+
+    def _status(self, **changes: object) -> None:
+        if self.world.main:
+            self.run.update_status(**changes)
+
+    def _log(self, record: dict[str, float]) -> None:
+        if self.world.main:
+            self.run.log(record)
 
 
 def _bar_info(record: dict[str, float]) -> str:

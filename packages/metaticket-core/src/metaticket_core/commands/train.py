@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from ..config import load_config
+from .. import distributed
+from ..config import RunConfig, load_config
 from ..console import console
+from ..errors import ConfigError
 from ..presets import preset as get_preset
 from ..progress import Progress
-from ..runs import create_run, default_runs_dir, open_run
-from ..trainer import Trainer, build
+from ..runs import Run, create_run, default_runs_dir, open_run
+from ..trainer import Experiment, Trainer, TrainingDiverged, TrainingInterrupted, build
 
 RUNS_DIR = Annotated[
     Path | None,
@@ -27,6 +30,7 @@ def register(app: typer.Typer) -> None:
 
 
 def train_command(
+    ctx: typer.Context,
     config_file: Annotated[
         Path | None, typer.Option("--config", "-c", help="YAML or JSON config file.")
     ] = None,
@@ -63,11 +67,20 @@ def train_command(
     set_: Annotated[
         list[str] | None, typer.Option("--set", help="Any setting: key=value (repeatable).")
     ] = None,
+    nproc: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Train data-parallel with this many processes on this machine (torchrun; "
+            "one GPU each with CUDA, gloo on CPU). The meta-batch must divide by it.",
+        ),
+    ] = None,
     json_out: JSON_OUT = False,
 ) -> None:
     """Meta-train, validating on fixed meta-val episodes, then meta-test the final checkpoint.
 
     With no options: Meta-ticket on the MLP with the embedded glyphs, 5-way 5-shot (the demo).
+    Also runs under torchrun (python -m metaticket_core train ...): see the README.
     """
     runs_dir = runs_dir or default_runs_dir()
     flags = {
@@ -77,28 +90,66 @@ def train_command(
         "test_inner_steps": test_inner_steps, "outer_lr": outer_lr, "first_order": first_order,
         "seed": seed, "device": device,
     }  # fmt: skip
-    if resume:
-        run = open_run(resume, runs_dir)
-        config = run.config()
-        if device:
-            config.device = device  # the only setting a resume may change
-    else:
+
+    def configure() -> tuple[RunConfig, Run | None]:
+        if resume:
+            run = open_run(resume, runs_dir)
+            config = run.config()
+            if device:
+                config.device = device  # the only setting a resume may change
+            return config, run
         # a config file stands alone; with neither a preset nor a file, train the demo
         base = get_preset(preset or "demo") if preset or config_file is None else {}
-        config = load_config(config_file, overrides=flags, sets=set_, base=base)
-        run = None
-    experiment = build(config)
+        return load_config(config_file, overrides=flags, sets=set_, base=base), None
+
+    world = distributed.detect()
+    if nproc is not None and nproc > 1:
+        if world.size > 1:
+            raise ConfigError("--nproc starts its own processes; leave it out under torchrun.")
+        config, _ = configure()  # fail here, once, rather than on every rank
+        distributed.share(config.meta_batch, distributed.World(size=nproc))
+        config.check_names()
+        raise typer.Exit(distributed.launch(nproc, ["train", *_forwarded(ctx, skip="nproc")]))
+    with distributed.process_group(world):
+        try:
+            _train(world, configure, runs_dir, run_id, json_out)
+        except (TrainingDiverged, TrainingInterrupted):
+            if not world.main:  # every rank saw it; rank 0 reports it
+                raise SystemExit(1) from None
+            raise
+
+
+def _train(
+    world: distributed.World,
+    configure: Callable[[], tuple[RunConfig, Run | None]],
+    runs_dir: Path,
+    run_id: str | None,
+    json_out: bool,
+) -> None:
+    """Rank 0 reads the config and owns the run folder; every rank builds and trains."""
+    config, run = distributed.from_main(configure, world)
+
+    def setup() -> Experiment:
+        distributed.share(config.meta_batch, world)
+        return build(config, world=world)
+
+    experiment = distributed.together(setup, world)
+    resuming = run is not None
     if run is None:
-        run = create_run(config, runs_dir, run_id)
-    console.print(f"run [bold]{run.id}[/] in {run.path}", highlight=False)
-    with Progress() as progress:
-        trainer = Trainer(experiment, run, progress)
-        if resume:
+        run = distributed.from_main(lambda: create_run(config, runs_dir, run_id), world)
+    if world.main:
+        console.print(f"run [bold]{run.id}[/] in {run.path}", highlight=False)
+    with Progress(enabled=world.main) as progress:
+        trainer = Trainer(experiment, run, progress, world)
+        if resuming:
             trainer.restore("last")
-            run.truncate_metrics(trainer.iteration)
+            if world.main:
+                run.truncate_metrics(trainer.iteration)
             progress.log(f"resuming {run.id} from iteration {trainer.iteration}")
         trainer.fit()
         result = trainer.test()
+    if not world.main:
+        return
     console.print(f"meta-test {result.summary()}", highlight=False)
     if json_out:
         summary: dict[str, Any] = {
@@ -107,3 +158,19 @@ def train_command(
             "test": result.as_dict(),
         }
         typer.echo(json.dumps(summary))
+
+
+def _forwarded(ctx: typer.Context, skip: str) -> list[str]:
+    """The options this command was given, as arguments for another invocation of it."""
+    args: list[str] = []
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name or "")
+        if param.name == skip or value is None or value is False or value == []:
+            continue
+        option = max(param.opts, key=len)
+        if value is True:
+            args.append(option)
+        else:
+            for item in value if isinstance(value, list | tuple) else [value]:
+                args += [option, str(item)]
+    return args

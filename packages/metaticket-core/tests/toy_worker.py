@@ -1,0 +1,39 @@
+"""The program each rank of a distributed test runs: the ``mt`` CLI with only the toy plugin.
+
+``MT_TEST_FAIL=RANK:ITERATION`` makes that rank fail with an error of its own at that iteration,
+``MT_TEST_HANG=RANK:ITERATION`` makes it stop answering there.
+"""
+
+import os
+import time
+
+from conftest import ToyPlugin
+
+from metaticket_core.cli import main
+from metaticket_core.errors import MetaticketError
+from metaticket_core.testing import isolated_plugins, registered_plugin
+from metaticket_core.trainer import Trainer
+
+
+def _at(variable: str) -> tuple[int, int] | None:
+    value = os.environ.get(variable)
+    return tuple(map(int, value.split(":"))) if value else None  # type: ignore[return-value]
+
+
+def _sabotaged(step):
+    fail, hang = _at("MT_TEST_FAIL"), _at("MT_TEST_HANG")
+
+    def step_or_fail(self, iteration):
+        if (self.world.rank, iteration) == fail:
+            raise MetaticketError(f"toy failure on rank {self.world.rank} at iteration {iteration}")
+        if (self.world.rank, iteration) == hang:
+            time.sleep(120)
+        return step(self, iteration)
+
+    return step_or_fail
+
+
+if __name__ == "__main__":
+    Trainer.step = _sabotaged(Trainer.step)
+    with isolated_plugins(), registered_plugin(ToyPlugin(), "toys"):
+        main()
