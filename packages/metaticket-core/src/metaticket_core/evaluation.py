@@ -67,7 +67,9 @@ def episode_scores(
     )
     scores = []
     task_bar = (
-        progress.task(f"{split} episodes", len(range(rank, episodes, size))) if progress else None
+        progress.task(f"{split} episodes", len(range(rank, episodes, size)), transient=True)
+        if progress
+        else None
     )
     for i in range(episodes):
         task = next(stream)

@@ -46,8 +46,11 @@ class Progress:
             self._rich.__exit__(*exc)
             self._rich = None
 
-    def task(self, description: str, total: int, completed: int = 0) -> Bar:
-        return Bar(self, description, total, completed)
+    def task(
+        self, description: str, total: int, completed: int = 0, transient: bool = False
+    ) -> Bar:
+        """A bar; a ``transient`` one (short evaluations) logs nothing in plain mode."""
+        return Bar(self, description, total, completed, transient)
 
     def log(self, message: str) -> None:
         if self.enabled:
@@ -57,8 +60,11 @@ class Progress:
 class Bar:
     """One task of a Progress; in plain mode it logs about twenty lines over its course."""
 
-    def __init__(self, progress: Progress, description: str, total: int, completed: int):
+    def __init__(
+        self, progress: Progress, description: str, total: int, completed: int, transient: bool
+    ):
         self.progress, self.description, self.total = progress, description, total
+        self.transient = transient
         self.completed = completed
         self.start, self.start_count = time.perf_counter(), completed
         self.info = ""
@@ -81,8 +87,10 @@ class Bar:
         rich = self.progress._rich
         if rich is not None and self._id is not None:
             rich.update(self._id, advance=n, info=self.info, rate=f"{self.rate():.1f} it/s")
-        elif self.progress.enabled and (
-            self.completed % self._every == 0 or self.completed == self.total
+        elif (
+            self.progress.enabled
+            and not self.transient
+            and (self.completed % self._every == 0 or self.completed == self.total)
         ):
             self.progress.log(
                 f"{self.description} {self.completed}/{self.total} "

@@ -41,6 +41,12 @@ def train_command(
     model: Annotated[str | None, typer.Option(help="Backbone (mt list models).")] = None,
     dataset: Annotated[str | None, typer.Option(help="Dataset (mt list datasets).")] = None,
     data_root: Annotated[Path | None, typer.Option(help="Folder of the dataset on disk.")] = None,
+    split_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="Class split file, for datasets whose folder carries none (docs/FORMATS.md)."
+        ),
+    ] = None,
     ways: Annotated[int | None, typer.Option(help="Classes per task.")] = None,
     shots: Annotated[int | None, typer.Option(help="Support examples per class.")] = None,
     queries: Annotated[int | None, typer.Option(help="Query examples per class.")] = None,
@@ -100,7 +106,11 @@ def train_command(
             return config, run
         # a config file stands alone; with neither a preset nor a file, train the demo
         base = get_preset(preset or "demo") if preset or config_file is None else {}
-        return load_config(config_file, overrides=flags, sets=set_, base=base), None
+        config = load_config(config_file, overrides=flags, sets=set_, base=base)
+        if split_file is not None:
+            options = {**config.dataset_options, "split_file": str(split_file)}
+            config = config.model_copy(update={"dataset_options": options})
+        return config, None
 
     world = distributed.detect()
     if nproc is not None and nproc > 1:
