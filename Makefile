@@ -5,8 +5,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.metaticket-installed
 PACKAGES := core datasets models methods
-EDITABLES := $(foreach p,$(PACKAGES),-e packages/metaticket-$(p))
-SOURCES := requirements-dev.txt $(foreach p,$(PACKAGES),packages/metaticket-$(p)/pyproject.toml)
+PLUGINS := metasgd
+EDITABLES := $(foreach p,$(PACKAGES),-e packages/metaticket-$(p)) $(foreach p,$(PLUGINS),-e plugins/metaticket-$(p))
+SOURCES := requirements-dev.txt $(foreach p,$(PACKAGES),packages/metaticket-$(p)/pyproject.toml) \
+	$(foreach p,$(PLUGINS),plugins/metaticket-$(p)/pyproject.toml)
 
 .PHONY: install demo test lint clean
 
@@ -20,7 +22,7 @@ $(STAMP): $(BIN)/python $(SOURCES)
 	touch $@
 
 demo: install
-	$(BIN)/mt list
+	$(BIN)/mt train
 
 test: install
 	$(BIN)/python -m pytest -q

@@ -1,17 +1,21 @@
-"""Each package tested alone with core, then everything together (``.venv/bin/nox``)."""
+"""Each package and the example plugin tested alone with core, then everything together
+(``.venv/bin/nox``)."""
 
 import nox
 
 nox.options.reuse_existing_virtualenvs = True
-nox.options.sessions = ["core", "package", "all"]
+nox.options.sessions = ["core", "package", "plugin", "all"]
 
 TORCH = "torch==2.13.0"  # exact: a looser pin pulls a multi-GB CUDA build
 PACKAGES = ["datasets", "models", "methods"]
+PLUGINS = ["metasgd"]
 
 
-def install(session: nox.Session, *names: str) -> None:
+def install(session: nox.Session, *names: str, plugins: tuple[str, ...] = ()) -> None:
     session.install(TORCH, "pytest")
-    session.install(*[arg for name in names for arg in ("-e", f"packages/metaticket-{name}")])
+    folders = [f"packages/metaticket-{name}" for name in names]
+    folders += [f"plugins/metaticket-{name}" for name in plugins]
+    session.install(*[arg for folder in folders for arg in ("-e", folder)])
 
 
 @nox.session(python="3.11")
@@ -30,7 +34,17 @@ def package(session: nox.Session, name: str) -> None:
 
 
 @nox.session(python="3.11")
+@nox.parametrize("name", PLUGINS)
+def plugin(session: nox.Session, name: str) -> None:
+    """The example plugin with core only: core's public API is all a plugin needs."""
+    install(session, "core", plugins=(name,))
+    session.run("pytest", "-q", f"plugins/metaticket-{name}", *session.posargs)
+
+
+@nox.session(python="3.11")
 def all(session: nox.Session) -> None:
-    """Everything together, integration tests included."""
-    install(session, "core", *PACKAGES)
+    """Everything together, the plugin and the integration tests included (hatchling: the
+    fresh-venv plugin test installs offline, without build isolation)."""
+    install(session, "core", *PACKAGES, plugins=tuple(PLUGINS))
+    session.install("hatchling")
     session.run("pytest", "-q", *session.posargs)
