@@ -4,15 +4,29 @@
 ``MT_TEST_HANG=RANK:ITERATION`` makes it stop answering there.
 """
 
+import importlib.util
 import os
 import time
-
-from conftest import ToyPlugin
+from pathlib import Path
 
 from metaticket_core.cli import main
 from metaticket_core.errors import MetaticketError
 from metaticket_core.testing import isolated_plugins, registered_plugin
 from metaticket_core.trainer import Trainer
+
+
+def _toy_plugin() -> type:
+    """The toys of this folder's conftest.py, loaded by path: another conftest may be first on
+    sys.path."""
+    spec = importlib.util.spec_from_file_location(
+        "core_test_toys", Path(__file__).with_name("conftest.py")
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.ToyPlugin
+
+
+ToyPlugin = _toy_plugin()
 
 
 def _at(variable: str) -> tuple[int, int] | None:
