@@ -129,3 +129,12 @@ def test_resume_continues_a_run(capsys, runs, monkeypatch):
     summary = train(capsys, runs, "--resume", "r")
     reference = train(capsys, runs, "--run-id", "whole")
     assert summary["test"] == reference["test"]
+
+
+def test_cross_test_table(capsys, runs):
+    train(capsys, runs, "--run-id", "x")
+    code, out, err = mt(capsys, "cross-test", "x", "--dataset", "toy", "--episodes", "6", "--json")
+    assert code == 0, err
+    assert json.loads(out)["toy"]["episodes"] == 6
+    code, out, _ = mt(capsys, "cross-test", "x", "--dataset", "toy", "--dataset", "toy=/nowhere")
+    assert code == 0 and out.count("│ toy ") == 2 and "trained on toy" in out
