@@ -138,3 +138,22 @@ def test_cross_test_table(capsys, runs):
     assert json.loads(out)["toy"]["episodes"] == 6
     code, out, _ = mt(capsys, "cross-test", "x", "--dataset", "toy", "--dataset", "toy=/nowhere")
     assert code == 0 and out.count("│ toy ") == 2 and "trained on toy" in out
+
+
+def test_sweep_report_and_continue(capsys, runs):
+    args = ["sweep", "--config", str(runs), "--seeds", "0,1", "--grid", "inner_lr=0.3,0.5"]
+    code, out, err = mt(capsys, *args, "--sweep-id", "sw", "--set", "iterations=6")
+    assert code == 0, err
+    run_ids = sorted(p.name for p in (runs.parent / "runs").iterdir() if p.name != "sweeps")
+    assert run_ids == [f"sw-inner_lr={lr}-seed{s}" for lr in (0.3, 0.5) for s in (0, 1)]
+
+    code, out, _ = mt(capsys, "report", "sw", "--markdown")
+    lines = out.strip().splitlines()
+    assert code == 0 and lines[0].startswith("| configuration | seeds |")
+    assert len(lines) == 4 and "| inner_lr=0.3 | 2 |" in out and "%" in lines[2]
+
+    code, _, err = mt(capsys, *args, "--sweep-id", "sw", "--set", "iterations=6")
+    assert code == 0 and err.count("finished, kept") == 4
+
+    code, _, err = mt(capsys, "sweep", "--config", str(runs), "--grid", "inner_lr")
+    assert code == 1 and "--grid expects key=v1,v2" in err

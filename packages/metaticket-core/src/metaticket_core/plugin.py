@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .commands import config, evaluate, listing, plot, predict, runs, tickets, train
+from .commands import config, evaluate, listing, plot, predict, runs, sweep, tickets, train
 from .hookspecs import hookimpl
 
 
@@ -18,3 +18,4 @@ def register_commands(app: Any) -> None:
     runs.register(app)
     plot.register(app)
     predict.register(app)
+    sweep.register(app)

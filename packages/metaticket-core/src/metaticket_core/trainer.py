@@ -346,6 +346,16 @@ class Trainer:
         self._status(iteration=iteration, best_val=self.best, val_metric=result.metric)
         self.progress.log(f"iteration {iteration}: val {result.summary()}")
 
+    def complete(self, resume: bool) -> EvalResult:
+        """Train to the end (from the last checkpoint when resuming), then meta-test."""
+        if resume:
+            self.restore("last")
+            if self.world.main:
+                self.run.truncate_metrics(self.iteration)
+            self.progress.log(f"resuming {self.run.id} from iteration {self.iteration}")
+        self.fit()
+        return self.test()
+
     def test(self, episodes: int | None = None) -> EvalResult:
         """Meta-test the current learner on fixed test episodes and store the result."""
         result = self.evaluate("test", episodes or self.config.test_episodes)

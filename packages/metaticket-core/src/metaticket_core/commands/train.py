@@ -150,14 +150,7 @@ def _train(
     if world.main:
         console.print(f"run [bold]{run.id}[/] in {run.path}", highlight=False)
     with Progress(enabled=world.main) as progress:
-        trainer = Trainer(experiment, run, progress, world)
-        if resuming:
-            trainer.restore("last")
-            if world.main:
-                run.truncate_metrics(trainer.iteration)
-            progress.log(f"resuming {run.id} from iteration {trainer.iteration}")
-        trainer.fit()
-        result = trainer.test()
+        result = Trainer(experiment, run, progress, world).complete(resuming)
     if not world.main:
         return
     console.print(f"meta-test {result.summary()}", highlight=False)

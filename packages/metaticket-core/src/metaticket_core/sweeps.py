@@ -1,0 +1,159 @@
+"""Sweeps and reports: one configuration over several seeds and a grid of values, and the
+mean +- std over seeds of the results, in the form of the paper's tables.
+
+A sweep's runs are ordinary runs named ``<sweep>-<grid values>-seed<N>``; its manifest
+``<runs_dir>/sweeps/<sweep>.json`` lists them. Running the same sweep again skips finished runs
+and resumes unfinished ones, so a sweep longer than a session continues in the next.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .config import RunConfig, parse_set, validate
+from .errors import ConfigError, MetaticketError
+from .evaluation import EvalResult
+from .progress import Progress
+from .runs import Run, create_run, open_run, read_json, write_json
+from .trainer import Trainer, build
+
+
+def parse_grid(items: list[str]) -> dict[str, list[Any]]:
+    """``key=v1,v2`` (YAML values) per item -> {key: [v1, v2]}."""
+    grid: dict[str, list[Any]] = {}
+    for item in items:
+        key, raw = item.split("=", 1) if "=" in item else (item, "")
+        values = [parse_set(f"{key}={v.strip()}")[1] for v in raw.split(",") if v.strip()]
+        if not key.strip() or not values:
+            raise ConfigError(
+                f"--grid expects key=v1,v2,..., got {item!r} (e.g. method=maml,metaticket)."
+            )
+        grid[key.strip()] = values
+    return grid
+
+
+def _set(data: dict[str, Any], dotted: str, value: Any) -> None:
+    *parents, leaf = dotted.split(".")
+    for part in parents:
+        data = data.setdefault(part, {})
+    data[leaf] = value
+
+
+def _slug(value: Any) -> str:
+    return re.sub(r"[^A-Za-z0-9.+_-]+", "_", str(value))
+
+
+def expand(
+    base: RunConfig, grid: dict[str, list[Any]], seeds: list[int]
+) -> list[tuple[str, RunConfig]]:
+    """(name suffix, config) for every grid point and seed, validated before anything runs."""
+    points = []
+    for values in itertools.product(*grid.values()):
+        for seed in seeds:
+            data = base.model_dump()
+            for key, value in zip(grid, values, strict=True):
+                _set(data, key, value)
+            data["seed"] = seed
+            label = [
+                f"{key.split('.')[-1]}={_slug(v)}" for key, v in zip(grid, values, strict=True)
+            ]
+            points.append(("-".join([*label, f"seed{seed}"]), validate(data)))
+    return points
+
+
+def run_sweep(
+    base: RunConfig,
+    grid: dict[str, list[Any]],
+    seeds: list[int],
+    runs_dir: Path,
+    sweep_id: str,
+    progress: Progress,
+) -> list[tuple[Run, EvalResult | None]]:
+    """Train and test every point; finished runs are kept, unfinished ones resumed."""
+    points = expand(base, grid, seeds)
+    for _, config in points:
+        config.check_names()
+    manifest = runs_dir / "sweeps" / f"{sweep_id}.json"
+    write_json(manifest, {"sweep": sweep_id, "grid": grid, "seeds": seeds,
+                          "runs": [f"{sweep_id}-{suffix}" for suffix, _ in points]})  # fmt: skip
+    results = []
+    for suffix, config in points:
+        run_id = f"{sweep_id}-{suffix}"
+        path = runs_dir / run_id
+        run = open_run(run_id, runs_dir) if path.exists() else None
+        if run is not None and run.test_result() is not None:
+            progress.log(f"{run_id}: finished, kept")
+            results.append((run, None))
+            continue
+        resume = run is not None and run.checkpoint("last").exists()
+        experiment = build(run.config() if run else config)
+        run = run or create_run(config, runs_dir, run_id)
+        progress.log(f"{run_id}: {'resuming' if resume else 'training'}")
+        results.append((run, Trainer(experiment, run, progress).complete(resume)))
+    return results
+
+
+def sweep_runs(ids: list[str], runs_dir: Path) -> list[Run]:
+    """Runs named by run ids or sweep ids (a sweep id stands for all of its runs)."""
+    runs: list[Run] = []
+    for name in ids:
+        manifest = runs_dir / "sweeps" / f"{name}.json"
+        if manifest.exists():
+            runs += [open_run(r, runs_dir) for r in read_json(manifest)["runs"]]
+        else:
+            runs.append(open_run(name, runs_dir))
+    return runs
+
+
+@dataclass(frozen=True)
+class Row:
+    """One configuration of a report, its results over seeds."""
+
+    label: str
+    metric: str
+    values: tuple[float, ...]
+    missing: int  # runs without a test result yet
+
+    @property
+    def mean(self) -> float:
+        return statistics.fmean(self.values)
+
+    @property
+    def std(self) -> float:
+        return statistics.stdev(self.values) if len(self.values) > 1 else 0.0
+
+    def text(self) -> str:
+        if not self.values:
+            return "-"
+        scale, unit, digits = (100, "%", 2) if self.metric == "accuracy" else (1, "", 4)
+        return f"{scale * self.mean:.{digits}f} ± {scale * self.std:.{digits}f}{unit}"
+
+
+IGNORED = {"seed", "device"}
+
+
+def report_rows(runs: list[Run]) -> tuple[list[str], list[Row]]:
+    """Group runs by their config minus the seed; the label shows only settings that differ."""
+    if not runs:
+        raise MetaticketError("Nothing to report: no runs given.")
+    configs = [
+        {k: v for k, v in r.config().model_dump(mode="json").items() if k not in IGNORED}
+        for r in runs
+    ]
+    varying = sorted({k for c in configs for k in c if any(c[k] != o.get(k) for o in configs)})
+    groups: dict[str, list[Run]] = {}
+    for run, config in zip(runs, configs, strict=True):
+        label = ", ".join(f"{k}={config[k]}" for k in varying) or f"{config['method']}"
+        groups.setdefault(label, []).append(run)
+    rows = []
+    for label, members in groups.items():
+        tests = [r.test_result() for r in members]
+        done = [t for t in tests if t]
+        metric = done[0]["metric"] if done else "accuracy"
+        rows.append(Row(label, metric, tuple(t["mean"] for t in done), len(tests) - len(done)))
+    return varying, rows
