@@ -17,7 +17,7 @@ from ..runs import default_runs_dir, open_run
 from .train import JSON_OUT, RUNS_DIR
 
 RUN_ID = Annotated[str, typer.Argument(help="Run id (mt runs).")]
-EPISODES = Annotated[int | None, typer.Option(help="Test episodes. [default: the run's]")]
+EPISODES = Annotated[int | None, typer.Option(help="Test episodes.", show_default="the run's")]
 CHECKPOINT = Annotated[str, typer.Option(help="Which checkpoint: last or best.")]
 
 

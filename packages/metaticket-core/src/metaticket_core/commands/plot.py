@@ -22,7 +22,7 @@ def plot_command(
     run_id: RUN_ID,
     output: Annotated[
         Path | None,
-        typer.Option("-o", "--output", help="Folder for the PNGs. [default: RUN/plots]"),
+        typer.Option("-o", "--output", help="Folder for the PNGs.", show_default="RUN/plots"),
     ] = None,
     runs_dir: RUNS_DIR = None,
 ) -> None:

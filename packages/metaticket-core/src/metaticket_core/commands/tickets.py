@@ -25,7 +25,7 @@ def export_mask_command(
     run_id: RUN_ID,
     output: Annotated[
         Path | None,
-        typer.Option("-o", "--output", help="File to write. [default: RUN/mask.safetensors]"),
+        typer.Option("-o", "--output", help="File to write.", show_default="RUN/mask.safetensors"),
     ] = None,
     with_scores: Annotated[bool, typer.Option(help="Include the scores.")] = False,
     with_weights: Annotated[

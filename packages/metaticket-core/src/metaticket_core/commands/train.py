@@ -20,7 +20,9 @@ from ..trainer import Experiment, Trainer, TrainingDiverged, TrainingInterrupted
 
 RUNS_DIR = Annotated[
     Path | None,
-    typer.Option("--runs-dir", help="Where run folders live. [default: $MT_RUNS_DIR or ./runs]"),
+    typer.Option(
+        "--runs-dir", help="Where run folders live.", show_default="$MT_RUNS_DIR or ./runs"
+    ),
 ]
 JSON_OUT = Annotated[bool, typer.Option("--json", help="End with a one-line JSON summary.")]
 
@@ -35,7 +37,7 @@ def train_command(
         Path | None, typer.Option("--config", "-c", help="YAML or JSON config file.")
     ] = None,
     preset: Annotated[
-        str | None, typer.Option(help="Start from a preset (mt list presets). [default: demo]")
+        str | None, typer.Option(help="Start from a preset (mt list presets).", show_default="demo")
     ] = None,
     method: Annotated[str | None, typer.Option(help="Meta-learner (mt list methods).")] = None,
     model: Annotated[str | None, typer.Option(help="Backbone (mt list models).")] = None,
@@ -58,7 +60,7 @@ def train_command(
         int | None, typer.Option(help="Inner steps at meta-val/test.")
     ] = None,
     outer_lr: Annotated[
-        float | None, typer.Option(help="Outer learning rate. [default: the method's]")
+        float | None, typer.Option(help="Outer learning rate.", show_default="the method's")
     ] = None,
     first_order: Annotated[
         bool | None, typer.Option("--first-order", help="First-order meta-gradients.")
