@@ -89,7 +89,7 @@ def load_config(
     data.update({k: v for k, v in (overrides or {}).items() if v is not None})
     for item in sets or []:
         key, value = parse_set(item)
-        _assign(data, key, value)
+        assign(data, key, value)
     return validate(data)
 
 
@@ -131,7 +131,8 @@ def parse_set(item: str) -> tuple[str, Any]:
     return key.strip(), value
 
 
-def _assign(data: dict[str, Any], dotted: str, value: Any) -> None:
+def assign(data: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set ``a.b.c`` in nested dicts (``--set model_options.width=2``)."""
     *parents, leaf = dotted.split(".")
     target = data
     for part in parents:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .config import RunConfig, parse_set, validate
+from .config import RunConfig, assign, parse_set, validate
 from .errors import ConfigError, MetaticketError
 from .evaluation import EvalResult
 from .progress import Progress
@@ -37,13 +37,6 @@ def parse_grid(items: list[str]) -> dict[str, list[Any]]:
     return grid
 
 
-def _set(data: dict[str, Any], dotted: str, value: Any) -> None:
-    *parents, leaf = dotted.split(".")
-    for part in parents:
-        data = data.setdefault(part, {})
-    data[leaf] = value
-
-
 def _slug(value: Any) -> str:
     return re.sub(r"[^A-Za-z0-9.+_-]+", "_", str(value))
 
@@ -57,7 +50,7 @@ def expand(
         for seed in seeds:
             data = base.model_dump()
             for key, value in zip(grid, values, strict=True):
-                _set(data, key, value)
+                assign(data, key, value)
             data["seed"] = seed
             label = [
                 f"{key.split('.')[-1]}={_slug(v)}" for key, v in zip(grid, values, strict=True)
