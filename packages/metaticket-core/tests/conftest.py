@@ -105,7 +105,7 @@ class ToyLearner(MetaLearner):
         grads = torch.autograd.grad(loss, list(params.values()), create_graph=create_graph)
         return {k: p - self.inner_lr * g for (k, p), g in zip(params.items(), grads, strict=True)}
 
-    def outer_loss(self, tasks):
+    def outer_loss(self, tasks, diagnostics=False):
         losses, accs = [], []
         for task in tasks:
             out = functional_call(self.net, self._adapt(task, True), (task.query_x,))

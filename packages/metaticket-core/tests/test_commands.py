@@ -117,10 +117,10 @@ def test_resume_continues_a_run(capsys, runs, monkeypatch):
 
     original = Trainer.step
 
-    def stop_at_15(self, iteration):
+    def stop_at_15(self, iteration, diagnostics=False):
         if iteration == 15:
             raise KeyboardInterrupt
-        return original(self, iteration)
+        return original(self, iteration, diagnostics)
 
     monkeypatch.setattr(Trainer, "step", stop_at_15)
     code, _, err = mt(capsys, "train", "--config", str(runs), "--run-id", "r")

@@ -35,10 +35,10 @@ def test_resume_is_bit_identical(toy_config, tmp_path, monkeypatch):
     split = make(toy_config, tmp_path, "split")
     original_step = Trainer.step
 
-    def interrupt_at_11(self, iteration):
+    def interrupt_at_11(self, iteration, diagnostics=False):
         if iteration == 11:
             raise KeyboardInterrupt
-        return original_step(self, iteration)
+        return original_step(self, iteration, diagnostics)
 
     monkeypatch.setattr(Trainer, "step", interrupt_at_11)
     with pytest.raises(TrainingInterrupted, match="mt train --resume split"):
@@ -100,8 +100,8 @@ def test_divergence_keeps_last_good_checkpoint(toy_config, tmp_path, monkeypatch
     trainer = make(toy_config, tmp_path)
     original = type(trainer.x.learner).outer_loss
 
-    def nan_after_12(self, tasks):
-        loss, metrics = original(self, tasks)
+    def nan_after_12(self, tasks, diagnostics=False):
+        loss, metrics = original(self, tasks, diagnostics)
         return (loss * math.nan if trainer.iteration >= 12 else loss), metrics
 
     monkeypatch.setattr(type(trainer.x.learner), "outer_loss", nan_after_12)
@@ -136,3 +136,20 @@ def test_too_small_split_fails_before_any_run_folder(toy_config, tmp_path):
     with pytest.raises(DataError, match="8 classes, asked 9 ways"):
         build(RunConfig(**{**toy_config, "ways": 9}))
     assert list_runs(tmp_path) == []
+
+
+def test_diagnostics_only_on_logged_iterations(toy_config, tmp_path, monkeypatch):
+    trainer = make(toy_config, tmp_path, iterations=600, val_interval=600, val_episodes=2)
+    original = type(trainer.x.learner).outer_loss
+    asked = []
+
+    def with_diagnostics(self, tasks, diagnostics=False):
+        loss, metrics = original(self, tasks)
+        asked.append(diagnostics)
+        return loss, {**metrics, **({"grad/w": len(asked)} if diagnostics else {})}
+
+    monkeypatch.setattr(type(trainer.x.learner), "outer_loss", with_diagnostics)
+    trainer.fit()
+    assert [i + 1 for i, a in enumerate(asked) if a] == list(range(3, 601, 3))  # every 600 // 200
+    train = [r for r in trainer.run.metrics() if "loss" in r]
+    assert [r["grad/w"] for r in train] == list(range(3, 601, 3))  # the logged step's own value

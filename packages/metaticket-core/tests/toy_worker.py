@@ -37,12 +37,12 @@ def _at(variable: str) -> tuple[int, int] | None:
 def _sabotaged(step):
     fail, hang = _at("MT_TEST_FAIL"), _at("MT_TEST_HANG")
 
-    def step_or_fail(self, iteration):
+    def step_or_fail(self, iteration, diagnostics=False):
         if (self.world.rank, iteration) == fail:
             raise MetaticketError(f"toy failure on rank {self.world.rank} at iteration {iteration}")
         if (self.world.rank, iteration) == hang:
             time.sleep(120)
-        return step(self, iteration)
+        return step(self, iteration, diagnostics)
 
     return step_or_fail
 

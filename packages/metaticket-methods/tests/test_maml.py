@@ -67,7 +67,8 @@ def test_first_order_is_query_gradient_at_adapted_parameters(tiny, net, config, 
 def test_outer_loss_and_task_gradient_metrics(tiny, net, config, tasks):
     learner = maml(tiny(), config(inner_lr=0.3, inner_steps=1))
     batch = tasks(n=2)
-    loss, metrics = learner.outer_loss(batch)
+    assert not any(k.startswith("grad/") for k in learner.outer_loss(batch)[1])
+    loss, metrics = learner.outer_loss(batch, diagnostics=True)
     phi = {n: p.detach().requires_grad_() for n, p in learner.backbone.named_parameters()}
     torch.testing.assert_close(loss.detach(), reference_loss(net, phi, batch, 0.3, 1).detach())
     assert metrics["loss"] == pytest.approx(loss.item())
@@ -90,7 +91,7 @@ def test_anil_adapts_only_the_head_and_boil_everything_else(tiny, config, tasks,
     for name, param in learner.backbone.named_parameters():
         changed = not torch.equal(adapted[name], param)
         assert changed == (name.split(".")[0] in moved), name
-    _, metrics = learner.outer_loss([task])
+    _, metrics = learner.outer_loss([task], diagnostics=True)
     assert {k.split("/")[1].split(".")[0] for k in metrics if k.startswith("grad/")} == moved
 
 

@@ -52,7 +52,7 @@ def test_score_gradient_is_mask_gradient(tiny, net, config, tasks, steps, first_
     cfg = config(p_init=0.4, inner_steps=steps, first_order=first_order)
     learner = metaticket(tiny(hidden=5), cfg)
     batch = tasks(n=2)
-    loss, metrics = learner.outer_loss(batch)
+    loss, metrics = learner.outer_loss(batch, diagnostics=True)
     loss.backward()
     ref_loss, expected, first = reference_mask_gradient(
         net, learner, batch, cfg.inner_lr, steps, first_order

@@ -114,7 +114,7 @@ def test_p_init_prunes_that_fraction_of_each_tensor():
 @pytest.mark.parametrize("method", FACTORIES)
 def test_metrics_and_evaluation(method):
     model = learner(method)
-    _, metrics = model.outer_loss(tasks(2))
+    _, metrics = model.outer_loss(tasks(2), diagnostics=True)
     names = [n for n, _ in model.backbone.named_parameters()] or list(model.initial_parameters())
     assert {"loss", "accuracy"} <= set(metrics)
     assert {f"grad/{n}" for n in names} <= set(metrics)

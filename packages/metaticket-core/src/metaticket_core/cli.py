@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from .allocator import keep_freed_memory
 from .console import err_console
 from .errors import MetaticketError
 
@@ -88,6 +89,7 @@ def warn(message: str) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point of ``mt``."""
+    keep_freed_memory()
     try:
         build_app()(args=argv, prog_name="mt")
     except MetaticketError as exc:

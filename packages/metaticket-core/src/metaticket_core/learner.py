@@ -39,10 +39,14 @@ class MetaLearner(nn.Module):
         """What the outer optimizer updates (MAML: all of phi_0; Meta-ticket: the scores)."""
 
     @abstractmethod
-    def outer_loss(self, tasks: list[Task]) -> tuple[torch.Tensor, dict[str, float]]:
+    def outer_loss(
+        self, tasks: list[Task], diagnostics: bool = False
+    ) -> tuple[torch.Tensor, dict[str, float]]:
         """Mean query loss over the meta-batch after inner-loop adaptation (graph kept for
-        backward), and metrics: ``loss``, ``accuracy`` (classification), and
-        ``grad/<parameter>``: mean absolute inner-loop task gradient of each parameter."""
+        backward), and metrics: ``loss``, ``accuracy`` (classification) and, with
+        ``diagnostics``, ``grad/<parameter>``: mean absolute inner-loop task gradient of each
+        parameter. They cost a pass over every weight per task, so the trainer asks for them
+        only on the iterations it logs."""
 
     @abstractmethod
     def evaluate(self, task: Task) -> dict[str, float]:

@@ -222,12 +222,13 @@ class Trainer:
             for j in range(first, first + self.local_batch)
         ]
 
-    def step(self, iteration: int) -> dict[str, float]:
-        """One outer step: adapt on each task, average query losses, update meta-parameters."""
+    def step(self, iteration: int, diagnostics: bool = False) -> dict[str, float]:
+        """One outer step: adapt on each task, average query losses, update meta-parameters.
+        ``diagnostics`` adds the learner's inner-gradient metrics (``grad/...``)."""
         factor = lr_factor(iteration, self.outer, self.config.iterations)
         for group in self.optimizer.param_groups:
             group["lr"] = self.outer.lr * factor
-        loss, metrics = self.x.learner.outer_loss(self.tasks(iteration))
+        loss, metrics = self.x.learner.outer_loss(self.tasks(iteration), diagnostics)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         loss_value, metrics = self._average(loss, metrics)
@@ -292,10 +293,11 @@ class Trainer:
         started = time.perf_counter()
         try:
             for iteration in range(self.iteration + 1, c.iterations + 1):
-                window.append(self.step(iteration))
+                log = iteration % log_every == 0 or iteration == c.iterations
+                window.append(self.step(iteration, diagnostics=log))
                 self.iteration = iteration
                 info = None
-                if iteration % log_every == 0 or iteration == c.iterations:
+                if log:
                     record = self._record(iteration, window)
                     self._log(record)
                     window, info = [], _bar_info(record)
@@ -317,9 +319,12 @@ class Trainer:
         )
 
     def _record(self, iteration: int, window: list[dict[str, float]]) -> dict[str, float]:
-        keys = window[0].keys()
+        """Means over the window; diagnostics come from its last step, the only one that has
+        them."""
         record = {"iteration": iteration, "time": time.time()}
-        record.update({k: sum(m[k] for m in window) / len(window) for k in keys})
+        for key in window[-1]:
+            values = [m[key] for m in window if key in m]
+            record[key] = sum(values) / len(values)
         masks = self.x.learner.masks()
         if masks:
             record.update(sparsity(masks))

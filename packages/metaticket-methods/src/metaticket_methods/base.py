@@ -48,7 +48,9 @@ class FunctionalLearner(MetaLearner):
     def initial_parameters(self) -> Params:
         return _detached(self.start()[0])
 
-    def outer_loss(self, tasks: list[Task]) -> tuple[torch.Tensor, dict[str, float]]:
+    def outer_loss(
+        self, tasks: list[Task], diagnostics: bool = False
+    ) -> tuple[torch.Tensor, dict[str, float]]:
         with self._backbone_mode(training=True):
             phi0, masks = self.start()
             start = prepare(phi0, self.inner_lrs, create_graph=not self.first_order, masks=masks)
@@ -59,6 +61,7 @@ class FunctionalLearner(MetaLearner):
                     start,
                     self.inner_steps,
                     create_graph=not self.first_order,
+                    diagnostics=diagnostics,
                 )
                 outputs = self._forward(adapted, task.query_x)
                 losses.append(task_loss(outputs, task.query_y))

@@ -37,11 +37,12 @@ def inner_loop(
     steps: int,
     *,
     create_graph: bool,
+    diagnostics: bool = False,
 ) -> tuple[Params, Params]:
     """``steps`` updates phi <- phi - alpha * dL/dphi of the parameters that have a rate.
 
-    Returns the adapted parameters and, for the first step, mean|dL/dphi| per parameter
-    (detached 0-d tensors). With ``create_graph`` the update stays differentiable to second
+    Returns the adapted parameters and, with ``diagnostics``, the first step's mean|dL/dphi|
+    per parameter (detached 0-d tensors; else {}). With ``create_graph`` the update stays differentiable to second
     order; without it each task gradient is a constant, yet the result still depends on
     phi_0 and alpha (first-order Meta-SGD still learns its rates). Tensors that do not
     require grad (fixed buffers, evaluation) are differentiated as fresh leaves.
@@ -56,7 +57,7 @@ def inner_loop(
         grads = torch.autograd.grad(
             loss_fn(current), [current[n] for n in adapted], create_graph=create_graph
         )
-        if step == 0:
+        if step == 0 and diagnostics:
             first = {n: g.detach().abs().mean() for n, g in zip(adapted, grads, strict=True)}
         for n, g in zip(adapted, grads, strict=True):
             current[n] = current[n] - rates[n] * g

@@ -68,7 +68,9 @@ class MetaSGD(MetaLearner):
         return {n: t.detach() for n, t in self.start()[0].items()}
 
     # the MetaLearner interface ----------------------------------------------------------------
-    def outer_loss(self, tasks: list[Task]) -> tuple[torch.Tensor, dict[str, float]]:
+    def outer_loss(
+        self, tasks: list[Task], diagnostics: bool = False
+    ) -> tuple[torch.Tensor, dict[str, float]]:
         rates = {n: self.rates[_key(n)] for n in self.names}
         with self._mode(training=True):
             phi0, masks = self.start()
@@ -80,6 +82,7 @@ class MetaSGD(MetaLearner):
                     rates,
                     self.inner_steps,
                     create_graph=not self.first_order,
+                    diagnostics=diagnostics,
                 )
                 outputs = self._forward(adapted, masks, task.query_x)
                 losses.append(task_loss(outputs, task.query_y))
