@@ -1,92 +1,175 @@
-"""Median wall time of one meta-training step, MAML vs Meta-ticket (paper: 4% overhead).
+"""Median wall time and peak memory of one meta-training step, per backbone and method.
 
 One step = outer loss over the meta-batch (second-order inner loop) + backward + optimizer step
-with each method's default optimizer. Omniglot shape (1, 28, 28), 5-way 5-shot, 5 queries per
-class, meta-batch 4, 1 inner step; random tensors as tasks. Backbones come from the installed
-models plugin, methods from the installed methods plugin.
+with each method's default optimizer (+ ``after_step``). Meta-batch 4, 1 inner step, 5-way,
+queries per class = shots; random tensors as tasks, the same batch every step. Backbones come
+from the installed models plugin, methods from the installed methods plugin.
 
-    python benchmarks/step_time.py [--threads 1] [--repeats 100] [--models mlp conv4]
+Cases (``--cases``): mlp and conv4 on Omniglot's shape 1x28x28 (5-shot), conv4-84 on 3x84x84
+(5-shot), resnet12-84 on 3x84x84 (1-shot). Methods (``--methods``): maml, metaticket,
+metaticket+iterand (resampling pruned weights every 1000 steps as in training, so the median
+step has none; ``--iterand-period 1`` times the worst case), and maml-cloned, printed as
+"maml (cloned modules)": the MAML step written as the plainest per-task loop over cloned modules,
+the way older libraries (learn2learn) do it; tests/test_benchmark_cloned_maml.py checks that it
+computes our maml's meta-gradient. "x maml" is a method's median over maml's in the same case:
+for maml (cloned modules) that is plain / ours.
+
+The methods of a case are built in one process and stepped in turn, step by step, so that load
+from elsewhere hits them alike. Peak memory: each (case, method) again in a fresh process over
+``--memory-steps`` steps; see benchmarks/_common.py for exactly what it is.
+
+    python benchmarks/step_time.py                        # issue 3: mlp, conv4; maml, metaticket
+    python benchmarks/step_time.py --all --repeats 5      # issue 6: every case and method
+    python benchmarks/step_time.py [--cases mlp conv4 conv4-84 resnet12-84]
+        [--methods maml metaticket metaticket+iterand maml-cloned] [--device cpu|cuda]
+        [--threads 1] [--repeats 100] [--warmup 5] [--max-seconds S] [--memory-steps 2]
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import statistics
 import time
 from collections.abc import Callable
 
 import torch
+import torch.nn.functional as F
+from _common import CASES, build, peak_memory, random_tasks, timer
+from torch import nn
 
+from metaticket_core.allocator import keep_freed_memory
 from metaticket_core.config import RunConfig
-from metaticket_core.registry import methods, models
 from metaticket_core.tasks import Task
 from metaticket_core.trainer import make_optimizer, outer_settings
 
-WAYS, SHOTS, QUERIES, META_BATCH, SHAPE = 5, 5, 5, 4, (1, 28, 28)
+META_BATCH = 4
+CLONED = "maml-cloned"
+METHODS = {
+    "maml": "maml",
+    "metaticket": "metaticket",
+    "metaticket+iterand": "metaticket+iterand",
+    CLONED: "maml (cloned modules)",
+}
 
 
-def tasks(generator: torch.Generator) -> list[Task]:
-    labels = torch.arange(WAYS).repeat_interleave(SHOTS)
-    query_labels = torch.arange(WAYS).repeat_interleave(QUERIES)
-
-    def images(n: int) -> torch.Tensor:
-        return torch.rand(n, *SHAPE, generator=generator)
-
-    return [
-        Task(images(len(labels)), labels, images(len(query_labels)), query_labels)
-        for _ in range(META_BATCH)
-    ]
+def clone_module(module: nn.Module) -> nn.Module:
+    """A copy of ``module`` whose parameters are ``clone()``s of the originals: non-leaf tensors,
+    so gradients flow back to the originals (learn2learn's ``clone_module``)."""
+    clone = copy.copy(module)
+    clone._parameters = {n: p if p is None else p.clone() for n, p in module._parameters.items()}
+    clone._buffers = dict(module._buffers)
+    clone._modules = {n: clone_module(m) for n, m in module._modules.items()}
+    return clone
 
 
-def stepper(model: str, method: str) -> Callable[[], float]:
-    """A closure that runs one meta-training step and returns its wall time in seconds."""
-    torch.manual_seed(0)
-    config = RunConfig(model=model, method=method, inner_lr=0.4, inner_steps=1)
-    backbone = models().get(model).factory(WAYS, SHAPE, batchnorm="batch")
-    learner = methods().get(method).factory(backbone, config)
+def inner_sgd_step(clone: nn.Module, loss: torch.Tensor, lr: float) -> None:
+    """phi <- phi - lr * dloss/dphi, written into the clone's modules, graph kept (second order)."""
+    slots = [(m, n) for m in clone.modules() for n, p in m._parameters.items() if p is not None]
+    params = [m._parameters[n] for m, n in slots]
+    grads = torch.autograd.grad(loss, params, create_graph=True)
+    for (module, name), param, grad in zip(slots, params, grads, strict=True):
+        module._parameters[name] = param - lr * grad
+
+
+def cloned_maml_loss(backbone: nn.Module, tasks: list[Task], lr: float, steps: int) -> torch.Tensor:
+    """MAML's meta-loss as a plain loop: per task clone the backbone, take ``steps`` SGD steps on
+    the support set, and score the query set; the mean over tasks."""
+    losses = []
+    for task in tasks:
+        clone = clone_module(backbone)
+        for _ in range(steps):
+            inner_sgd_step(clone, F.cross_entropy(clone(task.support_x), task.support_y), lr)
+        losses.append(F.cross_entropy(clone(task.query_x), task.query_y))
+    return torch.stack(losses).mean()
+
+
+def stepper(case: str, method: str, iterand_period: int, device: str) -> Callable[[], None]:
+    """A closure that runs one meta-training step."""
+    library_method = "maml" if method == CLONED else method
+    learner, config = build(
+        CASES[case], library_method, device, inner_steps=1, iterand_period=iterand_period
+    )
     opt = make_optimizer(learner.meta_parameters(), outer_settings(config, learner))
-    batch = tasks(torch.Generator().manual_seed(1))
+    batch = random_tasks(CASES[case], META_BATCH, seed=1, device=device)
     iteration = 0
 
-    def step() -> float:
+    def meta_loss() -> torch.Tensor:
+        if method == CLONED:
+            return cloned_maml_loss(learner.backbone, batch, config.inner_lr, config.inner_steps)
+        return learner.outer_loss(batch)[0]
+
+    def step() -> None:
         nonlocal iteration
         iteration += 1
-        start = time.perf_counter()
         opt.zero_grad(set_to_none=True)
-        loss, _ = learner.outer_loss(batch)
-        loss.backward()
+        meta_loss().backward()
         opt.step()
         learner.after_step(iteration)
-        return time.perf_counter() - start
 
     return step
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", "--models", nargs="+", choices=CASES, default=["mlp", "conv4"])
+    parser.add_argument("--methods", nargs="+", choices=METHODS, default=["maml", "metaticket"])
+    parser.add_argument("--all", action="store_true", help="every case and every method")
+    parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--repeats", type=int, default=100)
+    parser.add_argument("--repeats", type=int, default=100, help="timed steps per method")
     parser.add_argument("--warmup", type=int, default=5)
-    parser.add_argument("--models", nargs="+", default=["mlp", "conv4"])
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    print(
-        f"torch {torch.__version__}, {args.threads} thread(s), {WAYS}-way {SHOTS}-shot, "
-        f"{QUERIES} queries, meta-batch {META_BATCH}, 1 inner step, second order; "
-        f"median of {args.repeats} steps after {args.warmup} warm-up steps"
+    parser.add_argument(
+        "--max-seconds", type=float, help="stop a case's timed steps after this long (n >= 3)"
     )
-    print(f"{'model':<8} {'maml ms':>9} {'metaticket ms':>14} {'ratio':>7}")
-    for model in args.models:
-        steps = {m: stepper(model, m) for m in ("maml", "metaticket")}
+    parser.add_argument(
+        "--iterand-period", type=int, default=RunConfig.model_fields["iterand_period"].default
+    )
+    parser.add_argument("--memory-steps", type=int, default=2, help="0: no memory column")
+    args = parser.parse_args()
+    keep_freed_memory()  # as mt does
+    if args.all:
+        args.cases, args.methods = list(CASES), list(METHODS)
+    torch.set_num_threads(args.threads)
+    iterand = "metaticket+iterand" in args.methods
+    print(
+        f"torch {torch.__version__}, {args.device}, {args.threads} thread(s), meta-batch "
+        f"{META_BATCH}, 1 inner step, second order, queries per class = shots; median of n "
+        f"steps (up to {args.repeats}) after {args.warmup} warm-up steps\n"
+        + (f"IteRand resamples every {args.iterand_period} step(s); " if iterand else "")
+        + f"peak MiB: growth of a fresh process over {args.memory_steps} steps"
+    )
+    print(f"{'case':<22} {'method':<22} {'n':>4} {'median ms':>10} {'x maml':>7} {'peak MiB':>9}")
+    time_call = timer(args.device)
+    for case in args.cases:
+        steps = {m: stepper(case, m, args.iterand_period, args.device) for m in args.methods}
         times: dict[str, list[float]] = {m: [] for m in steps}
         for i in range(args.warmup + args.repeats):
-            # alternate the methods step by step, so that load from elsewhere hits both alike
+            if i == args.warmup:
+                start = time.perf_counter()
+            # alternate the methods step by step, so that load from elsewhere hits them alike
             for method in list(steps) if i % 2 else list(steps)[::-1]:
-                elapsed = steps[method]()
+                elapsed = time_call(steps[method])
                 if i >= args.warmup:
                     times[method].append(elapsed)
-        maml, ticket = (statistics.median(times[m]) * 1e3 for m in ("maml", "metaticket"))
-        print(f"{model:<8} {maml:>9.2f} {ticket:>14.2f} {ticket / maml:>7.3f}")
+            timed = i + 1 - args.warmup
+            if args.max_seconds and timed >= 3 and time.perf_counter() - start > args.max_seconds:
+                break
+        medians = {m: statistics.median(t) * 1e3 for m, t in times.items()}
+        for method, median in medians.items():
+            ratio = f"{median / medians['maml']:.3f}" if "maml" in medians else "-"
+            memory = "-"
+            if args.memory_steps:
+                call = (case, method, args.iterand_period, args.device)
+                mib = peak_memory(
+                    stepper, call, calls=args.memory_steps, device=args.device, threads=args.threads
+                )
+                memory = f"{mib:.1f}"
+            label = str(CASES[case]) if method == next(iter(medians)) else ""
+            print(
+                f"{label:<22} {METHODS[method]:<22} {len(times[method]):>4} {median:>10.2f} "
+                f"{ratio:>7} {memory:>9}"
+            )
 
 
 if __name__ == "__main__":

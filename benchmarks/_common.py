@@ -1,0 +1,135 @@
+"""What the speed benchmarks share: the cases, random tasks, learners built as the trainer builds
+them, a clock that waits for CUDA, and peak memory measured in a fresh process.
+
+Peak memory is the growth of a fresh process (multiprocessing, spawn) over what it holds before
+its first timed call, in MiB. The process builds the learner, optimizer and tasks, then records
+a baseline and runs the calls; warm-up calls are part of the window, so one-time allocations
+(optimizer state, the allocator's pools) count.
+- CPU: peak resident set size minus the resident set size at the baseline. The peak is Linux's
+  VmHWM, reset to the current size at the baseline (``/proc/self/clear_refs``). Not
+  ``getrusage().ru_maxrss``: a spawned child starts with its parent's maximum in it (vfork and
+  exec), and it cannot be reset. Code, libraries and allocator arenas that the first call brings
+  in count too: a floor of about 20 MiB here (torch 2.13 CPU), where the mlp's steps show 18-27
+  MiB with tensors of a few MiB. A baseline after warm-up would read about 0 instead, because
+  the allocator keeps the pages that the warm-up freed.
+- CUDA: ``torch.cuda.max_memory_allocated()`` minus ``torch.cuda.memory_allocated()`` at the
+  baseline (tensors only; the caching allocator's reserve and the CUDA context are not counted).
+"""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from metaticket_core.allocator import keep_freed_memory
+from metaticket_core.config import RunConfig
+from metaticket_core.learner import MetaLearner
+from metaticket_core.registry import methods, models
+from metaticket_core.tasks import Task
+
+WAYS = 5
+
+
+@dataclass(frozen=True)
+class Case:
+    """A backbone on an input shape, 5-way ``shots``-shot with as many queries per class as
+    shots (the paper's runs use Q = K)."""
+
+    model: str
+    shape: tuple[int, int, int]
+    shots: int
+
+    def __str__(self) -> str:
+        return f"{self.model} {'x'.join(map(str, self.shape))} {WAYS}w{self.shots}s"
+
+
+CASES = {
+    "mlp": Case("mlp", (1, 28, 28), 5),  # Omniglot
+    "conv4": Case("conv4", (1, 28, 28), 5),
+    "conv4-84": Case("conv4", (3, 84, 84), 5),
+    "resnet12-84": Case("resnet12", (3, 84, 84), 1),
+}
+
+
+def random_tasks(case: Case, count: int, seed: int, device: str) -> list[Task]:
+    """``count`` episodes of uniform random images with balanced labels."""
+    generator = torch.Generator().manual_seed(seed)
+    labels = torch.arange(WAYS).repeat_interleave(case.shots)
+
+    def images() -> torch.Tensor:
+        return torch.rand(len(labels), *case.shape, generator=generator)
+
+    return [Task(images(), labels, images(), labels).to(device) for _ in range(count)]
+
+
+def build(
+    case: Case, method: str, device: str, **settings: object
+) -> tuple[MetaLearner, RunConfig]:
+    """The learner ``method`` on the case's backbone (batch-statistics BatchNorm), seeded, and
+    its config (inner lr 0.4 and ``settings``)."""
+    torch.manual_seed(0)
+    config = RunConfig(model=case.model, method=method, inner_lr=0.4, **settings)
+    backbone = models().get(case.model).factory(WAYS, case.shape, batchnorm="batch")
+    return methods().get(method).factory(backbone, config).to(device), config
+
+
+def timer(device: str) -> Callable[[Callable[[], object]], float]:
+    """``time(call)``: wall seconds of ``call()``, waiting for queued CUDA work on both ends."""
+    sync = torch.cuda.synchronize if torch.device(device).type == "cuda" else lambda: None
+
+    def time_call(call: Callable[[], object]) -> float:
+        sync()
+        start = time.perf_counter()
+        call()
+        sync()
+        return time.perf_counter() - start
+
+    return time_call
+
+
+def peak_memory(
+    make: Callable[..., Callable[[], object]], args: tuple, *, calls: int, device: str, threads: int
+) -> float:
+    """MiB: peak growth of a fresh process over ``calls`` calls of ``make(*args)``, which builds
+    everything first (see the module docstring). ``make`` must be a module-level function."""
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        return pool.apply(_grow, (make, args, calls, device, threads))
+
+
+def _grow(
+    make: Callable[..., Callable[[], object]], args: tuple, calls: int, device: str, threads: int
+) -> float:
+    torch.set_num_threads(threads)
+    keep_freed_memory()
+    call = make(*args)
+    gc.collect()
+    cuda = torch.device(device).type == "cuda"
+    if cuda:
+        torch.cuda.synchronize()
+        base = torch.cuda.memory_allocated()
+        torch.cuda.reset_peak_memory_stats()
+    else:
+        base = _resident("VmRSS")
+        Path("/proc/self/clear_refs").write_text("5")  # VmHWM := VmRSS
+    for _ in range(calls):
+        call()
+    if cuda:
+        torch.cuda.synchronize()
+        peak = torch.cuda.max_memory_allocated()
+    else:
+        peak = _resident("VmHWM")
+    return (peak - base) / 2**20
+
+
+def _resident(field: str) -> int:
+    """A size in bytes from /proc/self/status (Linux), e.g. VmRSS or VmHWM."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(f"/proc/self/status has no {field}")
