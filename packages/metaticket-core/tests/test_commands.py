@@ -1,6 +1,7 @@
 """The run-lifecycle commands end to end on the toy plugin (core alone)."""
 
 import json
+import shutil
 
 import pytest
 import yaml
@@ -154,6 +155,11 @@ def test_sweep_report_and_continue(capsys, runs):
 
     code, _, err = mt(capsys, *args, "--sweep-id", "sw", "--set", "iterations=6")
     assert code == 0 and err.count("finished, kept") == 4
+
+    shutil.rmtree(runs.parent / "runs" / "sw-inner_lr=0.5-seed1")  # as if not started yet
+    code, out, err = mt(capsys, "report", "sw", "--markdown")
+    assert code == 0 and "1 runs not started yet: sw-inner_lr=0.5-seed1" in err
+    assert "| inner_lr=0.3 | 2 |" in out and "| inner_lr=0.5 | 1 |" in out
 
     code, _, err = mt(capsys, "sweep", "--config", str(runs), "--grid", "inner_lr")
     assert code == 1 and "--grid expects key=v1,v2" in err

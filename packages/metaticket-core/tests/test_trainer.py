@@ -153,3 +153,15 @@ def test_diagnostics_only_on_logged_iterations(toy_config, tmp_path, monkeypatch
     assert [i + 1 for i, a in enumerate(asked) if a] == list(range(3, 601, 3))  # every 600 // 200
     train = [r for r in trainer.run.metrics() if "loss" in r]
     assert [r["grad/w"] for r in train] == list(range(3, 601, 3))  # the logged step's own value
+
+
+def test_zero_iterations_tests_the_untrained_start(toy_config, tmp_path):
+    trainer = make(toy_config, tmp_path, iterations=0)
+    initial = state(trainer)
+    trainer.fit()
+    result = trainer.test(episodes=10)
+    assert all(torch.equal(v, initial[k]) for k, v in state(trainer).items())
+    assert trainer.run.test_result()["mean"] == result.mean
+    _, saved = checkpoint.load(trainer.run.checkpoint("last"))
+    assert saved["iteration"] == 0
+    assert not [r for r in trainer.run.metrics() if "loss" in r]

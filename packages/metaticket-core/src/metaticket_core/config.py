@@ -43,7 +43,10 @@ class RunConfig(BaseModel):
     first_order: bool = False
 
     # outer loop (None: the method's default)
-    iterations: int = Field(30_000, ge=1)
+    iterations: int = Field(
+        30_000, ge=0, description="outer steps; 0 meta-tests the untrained start (for Meta-ticket"
+        " a random subnetwork at p_init)"
+    )
     outer_optimizer: Literal["sgd", "adam", "adamw"] | None = None
     outer_lr: float | None = Field(None, gt=0)
     momentum: float | None = Field(None, ge=0, lt=1)

@@ -91,16 +91,22 @@ def run_sweep(
     return results
 
 
-def sweep_runs(ids: list[str], runs_dir: Path) -> list[Run]:
-    """Runs named by run ids or sweep ids (a sweep id stands for all of its runs)."""
+def sweep_runs(ids: list[str], runs_dir: Path) -> tuple[list[Run], list[str]]:
+    """Runs named by run ids or sweep ids (a sweep id stands for all of its runs), and the ids of
+    sweep runs not started yet (a sweep in progress reports what it has)."""
     runs: list[Run] = []
+    pending: list[str] = []
     for name in ids:
         manifest = runs_dir / "sweeps" / f"{name}.json"
         if manifest.exists():
-            runs += [open_run(r, runs_dir) for r in read_json(manifest)["runs"]]
+            for run_id in read_json(manifest)["runs"]:
+                if (runs_dir / run_id / "config.json").is_file():
+                    runs.append(open_run(run_id, runs_dir))
+                else:
+                    pending.append(run_id)
         else:
             runs.append(open_run(name, runs_dir))
-    return runs
+    return runs, pending
 
 
 @dataclass(frozen=True)

@@ -314,6 +314,8 @@ class Trainer:
         except TrainingDiverged:
             self._status(state="diverged")
             raise
+        if c.iterations == 0:  # the untrained start, kept so that it can be tested again
+            self.save("last")
         self._status(
             state="trained", iteration=self.iteration, train_seconds=time.perf_counter() - started
         )

@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from ..config import load_config
-from ..console import console
+from ..console import console, err_console
 from ..presets import preset as get_preset
 from ..progress import Progress
 from ..runs import default_runs_dir
@@ -70,7 +70,10 @@ def report_command(
     runs_dir: RUNS_DIR = None,
 ) -> None:
     """Mean ± std over seeds of the meta-test results, one row per configuration."""
-    varying, rows = report_rows(sweep_runs(ids, runs_dir or default_runs_dir()))
+    runs, pending = sweep_runs(ids, runs_dir or default_runs_dir())
+    if pending:
+        err_console.print(f"{len(pending)} runs not started yet: {', '.join(pending)}")
+    varying, rows = report_rows(runs)
     header = ["configuration", "seeds", "meta-test (mean ± std over seeds)"]
     cells = [
         [

@@ -53,7 +53,9 @@ def train_command(
     shots: Annotated[int | None, typer.Option(help="Support examples per class.")] = None,
     queries: Annotated[int | None, typer.Option(help="Query examples per class.")] = None,
     meta_batch: Annotated[int | None, typer.Option(help="Tasks per outer step.")] = None,
-    iterations: Annotated[int | None, typer.Option(help="Outer steps.")] = None,
+    iterations: Annotated[
+        int | None, typer.Option(help="Outer steps; 0 tests the untrained start.")
+    ] = None,
     inner_lr: Annotated[float | None, typer.Option(help="Inner-loop learning rate.")] = None,
     inner_steps: Annotated[int | None, typer.Option(help="Inner steps at meta-train.")] = None,
     test_inner_steps: Annotated[
