@@ -101,6 +101,23 @@ def test_plot_writes_pngs(capsys, runs, tmp_path):
     assert all((tmp_path / "plots" / f).read_bytes()[:4] == b"\x89PNG" for f in files)
 
 
+def test_plot_compares_runs(capsys, runs, tmp_path):
+    from metaticket_core.plots import _is_body_grad
+    from metaticket_core.runs import open_run
+
+    for run_id in ("a", "b"):
+        train(capsys, runs, "--run-id", run_id)
+        run = open_run(run_id, runs.parent / "runs")
+        run.log({"iteration": 2, "grad/body.weight": 0.1, "grad/head.weight": 0.2})
+    assert _is_body_grad("grad/body.weight", run) and not _is_body_grad("grad/head.weight", run)
+    code, out, _ = mt(capsys, "plot", "a", "b", "-o", str(tmp_path / "cmp"))
+    assert code == 0 and out.count("wrote") == 2
+    assert sorted(p.name for p in (tmp_path / "cmp").iterdir()) == [
+        "inner-gradients.png",
+        "validation.png",
+    ]
+
+
 def test_bad_inputs_fail_before_work(capsys, runs, tmp_path):
     code, _, err = mt(capsys, "train", "--config", str(runs), "--ways", "9")
     assert code == 1 and "8 classes, asked 9 ways" in err

@@ -44,8 +44,10 @@ class RunConfig(BaseModel):
 
     # outer loop (None: the method's default)
     iterations: int = Field(
-        30_000, ge=0, description="outer steps; 0 meta-tests the untrained start (for Meta-ticket"
-        " a random subnetwork at p_init)"
+        30_000,
+        ge=0,
+        description="outer steps; 0 meta-tests the untrained start (for Meta-ticket"
+        " a random subnetwork at p_init)",
     )
     outer_optimizer: Literal["sgd", "adam", "adamw"] | None = None
     outer_lr: float | None = Field(None, gt=0)

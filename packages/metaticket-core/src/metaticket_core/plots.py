@@ -1,5 +1,5 @@
 """PNG plots of a run: learning curves, sparsity, inner-loop gradients (paper Fig. 2) and the
-first-layer mask of 28x28 inputs (paper Fig. 4)."""
+first-layer mask of 28x28 inputs (paper Fig. 4); and of several runs side by side."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from .export import natural_key
+from .registry import models
 from .runs import Run
 
 
@@ -110,3 +111,61 @@ def _first_layer_mask(run: Run, path: Path, units: int = 32) -> Path | None:
         ax.axis("off")
     fig.suptitle(f"first-layer masks of {rows * cols} units (light = kept)")
     return _save(fig, path)
+
+
+def plot_comparison(runs: list[Run], out_dir: Path) -> list[Path]:
+    """Several runs side by side: meta-validation curves, and the inner-loop task gradient of
+    every feature-extractor weight, one panel per layer (paper Fig. 2)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    records = {run.id: run.metrics() for run in runs}
+    labels = {run.id: f"{run.config().method} ({run.id})" for run in runs}
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for run in runs:
+        metric = "val_accuracy" if any("val_accuracy" in r for r in records[run.id]) else "val_mse"
+        ax.plot(*_series(records[run.id], metric), "o-", label=labels[run.id])
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("meta-validation " + metric[len("val_") :])
+    ax.legend(fontsize="small")
+    written = [_save(fig, out_dir / "validation.png")]
+
+    layers = sorted(
+        {k for run in runs for r in records[run.id] for k in r if _is_body_grad(k, run)},
+        key=natural_key,
+    )
+    if layers:
+        cols = min(4, len(layers))
+        rows = -(-len(layers) // cols)
+        fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 3 * rows), squeeze=False)
+        for ax, key in zip(axes.flat, layers, strict=False):
+            for run in runs:
+                ax.plot(*_series(records[run.id], key), label=labels[run.id])
+            ax.set_title(key[len("grad/") :], fontsize="small")
+            ax.set_yscale("log")
+            ax.set_xlabel("iteration")
+        for ax in axes.flat[len(layers) :]:
+            ax.axis("off")
+        axes.flat[0].set_ylabel("mean |inner-loop task gradient|")
+        axes.flat[0].legend(fontsize="x-small")
+        fig.suptitle("inner-loop task gradients of the feature extractor (paper Fig. 2)")
+        written.append(_save(fig, out_dir / "inner-gradients.png"))
+    return written
+
+
+def _is_body_grad(key: str, run: Run) -> bool:
+    return key.startswith("grad/") and key[len("grad/") :] in _prunable(run)
+
+
+def _prunable(run: Run) -> set[str]:
+    """The feature extractor's linear and conv weights (tagged ``prunable``: no head, biases or
+    BatchNorm), from a fresh build of the run's backbone."""
+    config, status = run.config(), run.status()
+    classes = config.ways if status.get("task_type", "classification") == "classification" else 1
+    backbone = (
+        models()
+        .get(config.model)
+        .factory(
+            classes, tuple(status["input_shape"]), batchnorm=config.batchnorm,
+            **config.model_options,
+        )
+    )  # fmt: skip
+    return set(backbone.names_with("prunable"))

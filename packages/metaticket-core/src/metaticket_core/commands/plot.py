@@ -1,4 +1,4 @@
-"""``mt plot``: a run's plots as PNG files."""
+"""``mt plot``: a run's plots, or several runs compared, as PNG files."""
 
 from __future__ import annotations
 
@@ -8,9 +8,8 @@ from typing import Annotated
 import typer
 
 from ..console import console
-from ..plots import plot_run
+from ..plots import plot_comparison, plot_run
 from ..runs import default_runs_dir, open_run
-from .evaluate import RUN_ID
 from .train import RUNS_DIR
 
 
@@ -19,14 +18,23 @@ def register(app: typer.Typer) -> None:
 
 
 def plot_command(
-    run_id: RUN_ID,
+    run_ids: Annotated[
+        list[str], typer.Argument(help="One run, or several to compare.", metavar="RUN_ID...")
+    ],
     output: Annotated[
         Path | None,
-        typer.Option("-o", "--output", help="Folder for the PNGs.", show_default="RUN/plots"),
+        typer.Option(
+            "-o", "--output", help="Folder for the PNGs.", show_default="RUN/plots, or ./plots"
+        ),
     ] = None,
     runs_dir: RUNS_DIR = None,
 ) -> None:
-    """Learning curves, per-layer sparsity, inner-loop gradients and first-layer masks."""
-    run = open_run(run_id, runs_dir or default_runs_dir())
-    for path in plot_run(run, output or run.path / "plots"):
+    """Learning curves, per-layer sparsity, inner-loop gradients and first-layer masks of a run;
+    with several runs, their validation curves and inner-loop gradients side by side."""
+    runs = [open_run(r, runs_dir or default_runs_dir()) for r in run_ids]
+    if len(runs) == 1:
+        written = plot_run(runs[0], output or runs[0].path / "plots")
+    else:
+        written = plot_comparison(runs, output or Path("plots"))
+    for path in written:
         console.print(f"wrote {path}", highlight=False)
