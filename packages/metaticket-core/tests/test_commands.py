@@ -165,7 +165,10 @@ def test_sweep_report_and_continue(capsys, runs):
     run_ids = sorted(p.name for p in (runs.parent / "runs").iterdir() if p.name != "sweeps")
     assert run_ids == [f"sw-inner_lr={lr}-seed{s}" for lr in (0.3, 0.5) for s in (0, 1)]
 
-    code, out, _ = mt(capsys, "report", "sw", "--markdown")
+    code, out, _ = mt(capsys, "report", "sw", "--markdown", "--plot", str(runs.parent / "r.png"))
+    assert (runs.parent / "r.png").read_bytes()[:4] == b"\x89PNG"
+    assert out.startswith("wrote")
+    out = out[out.index("\n") + 1 :]
     lines = out.strip().splitlines()
     assert code == 0 and lines[0].startswith("| configuration | seeds |")
     assert len(lines) == 4 and "| inner_lr=0.3 | 2 |" in out and "%" in lines[2]

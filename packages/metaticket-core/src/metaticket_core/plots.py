@@ -1,5 +1,5 @@
 """PNG plots of a run: learning curves, sparsity, inner-loop gradients (paper Fig. 2) and the
-first-layer mask of 28x28 inputs (paper Fig. 4); and of several runs side by side."""
+first-layer mask of 28x28 inputs (paper Fig. 4); several runs side by side; a report's rows."""
 
 from __future__ import annotations
 
@@ -169,3 +169,21 @@ def _prunable(run: Run) -> set[str]:
         )
     )  # fmt: skip
     return set(backbone.names_with("prunable"))
+
+
+def plot_report(rows: list, path: Path) -> Path:
+    """A report's rows (``sweeps.Row``) as bars of the mean over seeds, the std as error bars."""
+    done = [r for r in rows if r.values]
+    scale = 100 if done and done[0].metric == "accuracy" else 1
+    fig, ax = plt.subplots(figsize=(max(5, 0.7 * len(done) + 2), 4.5))
+    ax.bar(
+        range(len(done)), [scale * r.mean for r in done], yerr=[scale * r.std for r in done],
+        capsize=3, color="tab:blue",
+    )  # fmt: skip
+    ax.set_xticks(range(len(done)), [r.label for r in done], rotation=30, ha="right", fontsize=8)
+    ax.set_ylabel(f"meta-test {done[0].metric if done else ''}" + (" (%)" if scale == 100 else ""))
+    if done:
+        low = min(scale * (r.mean - r.std) for r in done)
+        ax.set_ylim(bottom=max(0, low - 0.1 * abs(low)))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return _save(fig, path)

@@ -67,6 +67,9 @@ def sweep_command(
 def report_command(
     ids: Annotated[list[str], typer.Argument(help="Run ids or sweep ids.")],
     markdown: Annotated[bool, typer.Option(help="Print a markdown table.")] = False,
+    plot: Annotated[
+        Path | None, typer.Option(help="Also draw the rows as a bar chart (PNG).")
+    ] = None,
     runs_dir: RUNS_DIR = None,
 ) -> None:
     """Mean ± std over seeds of the meta-test results, one row per configuration."""
@@ -74,6 +77,10 @@ def report_command(
     if pending:
         err_console.print(f"{len(pending)} runs not started yet: {', '.join(pending)}")
     varying, rows = report_rows(runs)
+    if plot:
+        from ..plots import plot_report  # matplotlib: only when asked
+
+        console.print(f"wrote {plot_report(rows, plot)}", highlight=False)
     header = ["configuration", "seeds", "meta-test (mean ± std over seeds)"]
     cells = [
         [
