@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from ..console import console
-from ..plots import plot_comparison, plot_run
 from ..runs import default_runs_dir, open_run
 from .train import RUNS_DIR
 
@@ -31,6 +30,8 @@ def plot_command(
 ) -> None:
     """Learning curves, per-layer sparsity, inner-loop gradients and first-layer masks of a run;
     with several runs, their validation curves and inner-loop gradients side by side."""
+    from ..plots import plot_comparison, plot_run  # matplotlib: half a second, only when asked
+
     runs = [open_run(r, runs_dir or default_runs_dir()) for r in run_ids]
     if len(runs) == 1:
         written = plot_run(runs[0], output or runs[0].path / "plots")
