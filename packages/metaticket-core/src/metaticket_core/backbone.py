@@ -27,3 +27,18 @@ class Backbone(nn.Module):
         """Parameter names carrying ``tag``, in ``named_parameters()`` order."""
         tags = self.parameter_tags()
         return [name for name, _ in self.named_parameters() if tag in tags[name]]
+
+
+def attribute_key(name: str) -> str:
+    """A dotted parameter name as a module attribute name (which may not contain dots), for
+    per-parameter ``nn.ParameterDict`` entries such as scores or learned rates."""
+    return name.replace(".", "/")
+
+
+def make_buffer(module: nn.Module, name: str) -> None:
+    """Turn parameter ``name`` of ``module`` into a buffer of the same name: fixed, yet saved in
+    the state dict."""
+    owner, _, leaf = name.rpartition(".")
+    target = module.get_submodule(owner)
+    tensor = target._parameters.pop(leaf).detach()
+    target.register_buffer(leaf, tensor)

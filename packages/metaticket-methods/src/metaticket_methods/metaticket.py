@@ -19,7 +19,7 @@ from collections.abc import Collection
 import torch
 from torch import nn
 
-from metaticket_core.backbone import Backbone
+from metaticket_core.backbone import Backbone, attribute_key, make_buffer
 from metaticket_core.config import RunConfig
 from metaticket_core.errors import ConfigError
 from metaticket_core.learner import OuterDefaults
@@ -85,7 +85,7 @@ class MetaTicket(FunctionalLearner):
                         param.fill_(self.constant_init)
         for name in self.names:
             if name not in meta_trained:
-                _make_buffer(backbone, name)
+                make_buffer(backbone, name)
 
         self.score_params = nn.ParameterDict()
         thresholds = []
@@ -93,7 +93,7 @@ class MetaTicket(FunctionalLearner):
             weight = params[name]
             scores = torch.empty(weight.shape, dtype=weight.dtype)
             nn.init.kaiming_uniform_(scores, a=math.sqrt(5))
-            self.score_params[_key(name)] = nn.Parameter(scores.to(weight.device))
+            self.score_params[attribute_key(name)] = nn.Parameter(scores.to(weight.device))
             thresholds.append(_quantile(scores, config.p_init).to(weight.device))
         self.register_buffer("thresholds", torch.stack(thresholds))
 
@@ -104,13 +104,13 @@ class MetaTicket(FunctionalLearner):
         tensors = dict(self.backbone.named_parameters()) | dict(self.backbone.named_buffers())
         phi0 = {n: tensors[n] for n in self.names}
         masks = {
-            n: StraightThrough.apply(self.score_params[_key(n)], self.thresholds[i])
+            n: StraightThrough.apply(self.score_params[attribute_key(n)], self.thresholds[i])
             for i, n in enumerate(self.masked)
         }
         return phi0, masks
 
     def scores(self) -> dict[str, torch.Tensor]:
-        return {n: self.score_params[_key(n)].detach() for n in self.masked}
+        return {n: self.score_params[attribute_key(n)].detach() for n in self.masked}
 
     def masks(self) -> dict[str, torch.Tensor]:
         with torch.no_grad():
@@ -123,7 +123,7 @@ class MetaTicket(FunctionalLearner):
         with torch.no_grad():
             for i, name in enumerate(self.masked):
                 weight = self.backbone.get_buffer(name)
-                pruned = self.score_params[_key(name)] < self.thresholds[i]
+                pruned = self.score_params[attribute_key(name)] < self.thresholds[i]
                 chosen = pruned & (torch.rand(weight.shape) < self.iterand_rate).to(weight.device)
                 weight.copy_(torch.where(chosen, self._draw(weight), weight))
 
@@ -147,19 +147,6 @@ def _quantile(scores: torch.Tensor, p: float) -> torch.Tensor:
     p = 0 keeps every weight and p = 0.5 prunes half (for distinct scores)."""
     flat = scores.flatten()
     return flat.sort().values[math.floor(p * flat.numel())]
-
-
-def _key(name: str) -> str:
-    """Parameter names contain dots, which module attribute names may not."""
-    return name.replace(".", "/")
-
-
-def _make_buffer(module: nn.Module, name: str) -> None:
-    """Turn a parameter into a buffer of the same name: fixed, yet saved in the state dict."""
-    owner, _, leaf = name.rpartition(".")
-    target = module.get_submodule(owner)
-    tensor = target._parameters.pop(leaf).detach()
-    target.register_buffer(leaf, tensor)
 
 
 def metaticket(backbone: Backbone, config: RunConfig) -> MetaTicket:

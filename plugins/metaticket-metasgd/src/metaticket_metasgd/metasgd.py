@@ -23,7 +23,7 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
-from metaticket_core.backbone import Backbone
+from metaticket_core.backbone import Backbone, attribute_key, make_buffer
 from metaticket_core.config import RunConfig
 from metaticket_core.errors import ConfigError
 from metaticket_core.learner import MetaLearner, OuterDefaults
@@ -43,7 +43,7 @@ class MetaSGD(MetaLearner):
         self.names = [n for n, _ in backbone.named_parameters()]
         self.rates = nn.ParameterDict(
             {
-                _key(n): nn.Parameter(torch.full_like(p.detach(), config.inner_lr))
+                attribute_key(n): nn.Parameter(torch.full_like(p.detach(), config.inner_lr))
                 for n, p in backbone.named_parameters()
             }
         )
@@ -62,7 +62,7 @@ class MetaSGD(MetaLearner):
 
     def inner_rates(self) -> Params:
         """The learned alpha, by backbone parameter name."""
-        return {n: self.rates[_key(n)].detach() for n in self.names}
+        return {n: self.rates[attribute_key(n)].detach() for n in self.names}
 
     def initial_parameters(self) -> Params:
         return {n: t.detach() for n, t in self.start()[0].items()}
@@ -71,7 +71,7 @@ class MetaSGD(MetaLearner):
     def outer_loss(
         self, tasks: list[Task], diagnostics: bool = False
     ) -> tuple[torch.Tensor, dict[str, float]]:
-        rates = {n: self.rates[_key(n)] for n in self.names}
+        rates = {n: self.rates[attribute_key(n)] for n in self.names}
         with self._mode(training=True):
             phi0, masks = self.start()
             losses, scores, grads = [], [], {}
@@ -178,11 +178,11 @@ class MetaTicketSGD(MetaSGD):
                 weight.copy_(fresh)
                 scores = torch.empty(weight.shape, dtype=weight.dtype)
                 nn.init.kaiming_uniform_(scores, a=math.sqrt(5))
-                self.score_params[_key(n)] = nn.Parameter(scores.to(weight.device))
+                self.score_params[attribute_key(n)] = nn.Parameter(scores.to(weight.device))
                 thresholds.append(_quantile(scores, config.p_init).to(weight.device))
         self.register_buffer("thresholds", torch.stack(thresholds))
         for n in self.names:  # phi_0 is fixed: saved in the state dict, never meta-trained
-            _make_buffer(backbone, n)
+            make_buffer(backbone, n)
 
     def meta_parameters(self) -> list[nn.Parameter]:
         return list(self.score_params.values()) + list(self.rates.values())
@@ -190,7 +190,7 @@ class MetaTicketSGD(MetaSGD):
     def start(self) -> tuple[Params, Params]:
         phi0, _ = super().start()
         masks = {
-            n: StraightThrough.apply(self.score_params[_key(n)], self.thresholds[i])
+            n: StraightThrough.apply(self.score_params[attribute_key(n)], self.thresholds[i])
             for i, n in enumerate(self.masked)
         }
         return phi0, masks
@@ -200,7 +200,7 @@ class MetaTicketSGD(MetaSGD):
             return self.start()[1]
 
     def scores(self) -> Params:
-        return {n: self.score_params[_key(n)].detach() for n in self.masked}
+        return {n: self.score_params[attribute_key(n)].detach() for n in self.masked}
 
 
 def _masked(params: Params, masks: Params) -> Params:
@@ -211,19 +211,6 @@ def _quantile(scores: torch.Tensor, p: float) -> torch.Tensor:
     """The floor(p n)-th smallest score: p = 0 keeps every weight, p = 0.5 prunes half."""
     flat = scores.flatten()
     return flat.sort().values[math.floor(p * flat.numel())]
-
-
-def _key(name: str) -> str:
-    """Parameter names contain dots, which module attribute names may not."""
-    return name.replace(".", "/")
-
-
-def _make_buffer(module: nn.Module, name: str) -> None:
-    """Turn a parameter into a buffer of the same name: fixed, yet saved in the state dict."""
-    owner, _, leaf = name.rpartition(".")
-    target = module.get_submodule(owner)
-    tensor = target._parameters.pop(leaf).detach()
-    target.register_buffer(leaf, tensor)
 
 
 def metasgd(backbone: Backbone, config: RunConfig) -> MetaSGD:
