@@ -81,6 +81,9 @@ def process_group(world: World) -> Iterator[None]:
     dist.init_process_group(backend, timeout=timeout())
     try:
         yield
+        # leave together: gloo can abort a process (SIGABRT at exit) whose group is torn down
+        # while a peer is still finishing its last exchange with it
+        dist.barrier()
     finally:
         dist.destroy_process_group()
 
