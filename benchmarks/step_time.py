@@ -1,9 +1,10 @@
 """Median wall time and peak memory of one meta-training step, per backbone and method.
 
-One step = outer loss over the meta-batch (second-order inner loop) + backward + optimizer step
-with each method's default optimizer (+ ``after_step``). Meta-batch 4, 1 inner step, 5-way,
-queries per class = shots; random tensors as tasks, the same batch every step. Backbones come
-from the installed models plugin, methods from the installed methods plugin.
+One step = outer loss over the meta-batch (second-order inner loop) + backward to the
+meta-parameters + optimizer step with each method's default optimizer (+ ``after_step``), as
+the trainer runs it. Meta-batch 4, 1 inner step, 5-way, queries per class = shots; random
+tensors as tasks, the same batch every step. Backbones come from the installed models plugin,
+methods from the installed methods plugin.
 
 Cases (``--cases``): mlp and conv4 on Omniglot's shape 1x28x28 (5-shot), conv4-84 on 3x84x84
 (5-shot), resnet12-84 on 3x84x84 (1-shot). Methods (``--methods``): maml, metaticket,
@@ -91,6 +92,7 @@ def stepper(case: str, method: str, iterand_period: int, device: str) -> Callabl
         CASES[case], library_method, device, inner_steps=1, iterand_period=iterand_period
     )
     opt = make_optimizer(learner.meta_parameters(), outer_settings(config, learner))
+    differentiated = [p for p in learner.meta_parameters() if p.requires_grad]
     batch = random_tasks(CASES[case], META_BATCH, seed=1, device=device)
     iteration = 0
 
@@ -103,7 +105,7 @@ def stepper(case: str, method: str, iterand_period: int, device: str) -> Callabl
         nonlocal iteration
         iteration += 1
         opt.zero_grad(set_to_none=True)
-        meta_loss().backward()
+        meta_loss().backward(inputs=differentiated)  # as the trainer does
         opt.step()
         learner.after_step(iteration)
 

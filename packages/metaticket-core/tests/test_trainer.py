@@ -165,3 +165,19 @@ def test_zero_iterations_tests_the_untrained_start(toy_config, tmp_path):
     _, saved = checkpoint.load(trainer.run.checkpoint("last"))
     assert saved["iteration"] == 0
     assert not [r for r in trainer.run.metrics() if "loss" in r]
+
+
+def test_step_differentiates_only_the_meta_parameters(toy_config, tmp_path, monkeypatch):
+    trainer = make(toy_config, tmp_path)
+    # like Meta-ticket's random weights: differentiated in the inner loop, never meta-trained
+    fixed = torch.ones(1, requires_grad=True)
+    original = type(trainer.x.learner).outer_loss
+
+    def with_fixed_leaf(self, tasks, diagnostics=False):
+        loss, metrics = original(self, tasks)
+        return loss * fixed, metrics
+
+    monkeypatch.setattr(type(trainer.x.learner), "outer_loss", with_fixed_leaf)
+    trainer.step(1)
+    assert fixed.grad is None
+    assert all(p.grad is not None for p in trainer.meta_parameters)

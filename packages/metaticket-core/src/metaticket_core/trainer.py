@@ -162,6 +162,7 @@ class Trainer:
         self.progress = progress or Progress(enabled=False)
         self.outer = outer_settings(self.config, experiment.learner)
         self.meta_parameters = experiment.learner.meta_parameters()
+        self.differentiated = [p for p in self.meta_parameters if p.requires_grad]
         self.optimizer = make_optimizer(self.meta_parameters, self.outer)
         # ranks see different tasks: their running statistics are averaged with the gradients
         self.running_stats = [
@@ -230,7 +231,9 @@ class Trainer:
             group["lr"] = self.outer.lr * factor
         loss, metrics = self.x.learner.outer_loss(self.tasks(iteration), diagnostics)
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        # only the meta-parameters: fixed tensors that the inner loop differentiates (Meta-ticket's
+        # random weights, biases, BatchNorm, head) would otherwise get outer gradients too
+        loss.backward(inputs=self.differentiated)
         loss_value, metrics = self._average(loss, metrics)
         if not math.isfinite(loss_value):
             raise TrainingDiverged(

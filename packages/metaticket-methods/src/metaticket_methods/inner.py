@@ -29,20 +29,47 @@ def effective(params: Mapping[str, torch.Tensor], masks: Mapping[str, torch.Tens
     return {n: masks[n] * p if n in masks else p for n, p in params.items()}
 
 
-class MaskSum:
-    """The running sum over tasks and steps of g * dL/dW' for each masked tensor: the mask's
-    share of the meta-gradient before its common factor. ``MaskedStep`` adds to it in place
-    (one fused multiply-add per task instead of a product and a sum of autograd's per-input
-    gradients); ``MaskedStart``, which autograd runs after every step it feeds, consumes it."""
+class MaskedTensors:
+    """What the masked, adapted tensors of one meta-batch share: their names, masks (constants
+    here; their gradient is the sum below) and step factors -lr, and the running sum over tasks
+    and steps of each one's share of the meta-gradient through the inner steps.
+    ``MaskedStep`` adds to the sum in place (one fused multiply-add per task instead of a
+    product and a sum of autograd's per-input gradients); ``MaskedStart``, which autograd runs
+    after every step it feeds, consumes it. Held by the two autograd nodes rather than passed
+    to them as tensors: fewer inputs make cheaper nodes.
 
-    def __init__(self) -> None:
+    A step's share is -k * lr * m * g * dL/dW' (see ``MaskedStart``). At second order (k = 2)
+    a step adds 2 * g * dL/dg, as dL/dg = -lr * m * dL/dW' is at hand; at first order (k = 1),
+    where dL/dg is not computed, it adds g * dL/dW' and ``MaskedStart`` applies -lr * m once
+    to the sum."""
+
+    def __init__(
+        self,
+        names: tuple[str, ...],
+        masks: list[torch.Tensor],
+        lrs: list[float],
+        second_order: bool,
+    ) -> None:
+        self.names = names
+        self.masks = [m.detach() for m in masks]
+        self.rates = [-lr for lr in lrs]
+        self.second_order = second_order
+        self.factor = 2.0 if second_order else 1.0
+        self.zeros = [m.new_zeros(()) for m in masks]
         self.sums: list[torch.Tensor] = []
 
-    def add(self, d_new: tuple[torch.Tensor, ...], grads: tuple[torch.Tensor, ...]) -> None:
+    def scaled(self, tensors: tuple[torch.Tensor, ...]) -> list[torch.Tensor]:
+        """-lr * m * t per tensor, one pass each (addcmul onto a broadcast zero): a product
+        and a scaling would read and write the result twice."""
+        return list(torch._foreach_addcmul(self.zeros, tensors, self.masks, self.rates))
+
+    def add(self, a: tuple[torch.Tensor, ...], b: list[torch.Tensor] | tuple[torch.Tensor, ...]):
+        """sums += k * a * b."""
         if self.sums:
-            torch._foreach_addcmul_(self.sums, d_new, grads)
+            torch._foreach_addcmul_(self.sums, a, b, value=self.factor)
         else:
-            self.sums = list(torch._foreach_mul(d_new, grads))
+            factors = [self.factor] * len(a)
+            self.sums = list(torch._foreach_addcmul(self.zeros, a, b, factors))
 
     def take(self) -> list[torch.Tensor]:
         """The sums, emptied for the next backward pass (a retained graph may run again)."""
@@ -51,82 +78,81 @@ class MaskSum:
 
 
 class MaskedStart(torch.autograd.Function):
-    """W_0 = m * phi_0 and the step coefficients c = -lr * m of masked tensors, in one node.
+    """W_0 = m * phi_0 for the masked, adapted tensors, in one node.
 
-    An inner step is W' = W + c * g (see ``MaskedStep``). The mask's share of every step's
-    gradient is (-k * lr * m) * (g * dL/dW'), the same factor for every task, so it is applied
-    here once per meta-batch to the sum over tasks and steps that ``MaskSum`` collected: k = 2
-    at second order (m enters both the task gradient m * g and the next m * phi'), k = 1 at
-    first order (the task gradient is a constant). With phi_0's own share that is one product
-    and one fused multiply-add per tensor. The coefficients carry no gradient of their own.
-    Called as ``apply(lrs, second_order, mask_sum, *masks, *phi_0)``, one rate per tensor.
+    An inner step is W' = W - lr * m * g (see ``MaskedStep``). The mask's share of every step's
+    gradient is -k * lr * m * g * dL/dW' = k * (g * dL/dg) (m is 0 or 1): k = 2 at second order
+    (m enters both the task gradient m * g and the next m * phi'), k = 1 at first order (the
+    task gradient is a constant). ``MaskedTensors`` sums it over tasks and steps (at first
+    order without the factor -lr * m, applied here once); with phi_0's own share, m's gradient
+    is then one fused multiply-add per tensor.
+    Called as ``apply(masked, *masks, *phi_0)``.
     """
 
     @staticmethod
-    def forward(ctx, lrs: list[float], second_order: bool, mask_sum: MaskSum, *tensors):
+    def forward(ctx, masked: MaskedTensors, *tensors: torch.Tensor):
         k = len(tensors) // 2
         masks, weights = tensors[:k], tensors[k:]
-        coefs = torch._foreach_mul(masks, [-lr for lr in lrs])
-        ctx.save_for_backward(*masks, *weights, *coefs)
-        ctx.factor = 2.0 if second_order else 1.0
-        ctx.mask_sum = mask_sum
+        ctx.save_for_backward(*masks, *weights)
+        ctx.masked = masked
         ctx.set_materialize_grads(False)
-        ctx.mark_non_differentiable(*coefs)
-        return (*torch._foreach_mul(masks, weights), *coefs)
+        return tuple(torch._foreach_mul(masks, weights))
 
     @staticmethod
     @once_differentiable
-    def backward(ctx, *d_out: torch.Tensor | None):
-        k = len(d_out) // 2
-        saved = ctx.saved_tensors
-        masks, weights, coefs = saved[:k], saved[k : 2 * k], saved[2 * k :]
-        sums = ctx.mask_sum.take() or [None] * k
+    def backward(ctx, *d_eff: torch.Tensor | None):
+        k = len(d_eff)
+        masks, weights = ctx.saved_tensors[:k], ctx.saved_tensors[k:]
+        masked = ctx.masked
+        sums = masked.take()
+        if sums and not masked.second_order:
+            sums = masked.scaled(sums)
         d_masks, d_weights = [], []
-        for i, (d_eff, total) in enumerate(zip(d_out[:k], sums, strict=True)):
-            if total is None:
-                d_mask = None if d_eff is None else weights[i] * d_eff
-            else:  # in place on the sum, which is ours: k c S + w dW = k (c S + w dW / k)
-                d_mask = total.mul_(coefs[i])
-                if d_eff is not None:
-                    d_mask.addcmul_(weights[i], d_eff, value=1 / ctx.factor)
-                if ctx.factor != 1:
-                    d_mask.mul_(ctx.factor)
+        for i, d in enumerate(d_eff):
+            if not sums:
+                d_mask = None if d is None else weights[i] * d
+            else:  # in place on the sum, which is ours
+                d_mask = sums[i]
+                if d is not None:
+                    d_mask.addcmul_(weights[i], d)
             d_masks.append(d_mask)
-            wanted = ctx.needs_input_grad[3 + k + i] and d_eff is not None
-            d_weights.append(masks[i] * d_eff if wanted else None)
-        return None, None, None, *d_masks, *d_weights
+            wanted = ctx.needs_input_grad[1 + k + i] and d is not None
+            d_weights.append(masks[i] * d if wanted else None)
+        return None, *d_masks, *d_weights
 
 
 class MaskedStep(torch.autograd.Function):
     """One inner step of the masked tensors, carried on the effective weights W = m * phi:
-    W' = W + c * g with c = -lr * m, which equals m * (phi - lr * m * g) because m is 0/1.
+    W' = W - lr * m * g, which equals m * (phi - lr * m * g) because m is 0/1.
 
     ``g`` is dL/dW, so m * g is the task gradient dL/dphi. Tracking W rather than phi saves a
     weight-sized product per step; the hand-written backward, batched over tensors with
     foreach kernels, saves the temporaries and per-op overhead of autograd's op-by-op version,
-    and hands the coefficients' gradient g * dL/dW' to ``MaskSum`` rather than to autograd
+    and hands the mask's share of the gradient to ``MaskedTensors`` rather than to autograd
     (benchmarks/step_time.py). Together they yield exactly the gradient of the update written
     with phi (the tests check it against such a hand-written loop).
-    Called as ``apply(mask_sum, *effective, *coefficients, *grads)``.
+    Called as ``apply(masked, *effective, *grads)``.
     """
 
     @staticmethod
-    def forward(ctx, mask_sum: MaskSum, *tensors: torch.Tensor):
-        k = len(tensors) // 3
-        eff, coefs, grads = tensors[:k], tensors[k : 2 * k], tensors[2 * k :]
-        ctx.save_for_backward(*coefs, *grads)
-        ctx.mask_sum = mask_sum
-        return tuple(torch._foreach_addcmul(eff, coefs, grads))
+    def forward(ctx, masked: MaskedTensors, *tensors: torch.Tensor):
+        k = len(tensors) // 2
+        eff, grads = tensors[:k], tensors[k:]
+        ctx.save_for_backward(*grads)
+        ctx.masked = masked
+        return tuple(torch._foreach_addcmul(eff, masked.masks, grads, masked.rates))
 
     @staticmethod
     @once_differentiable
     def backward(ctx, *d_new: torch.Tensor):
-        k = len(d_new)
-        coefs, grads = ctx.saved_tensors[:k], ctx.saved_tensors[k:]
-        ctx.mask_sum.add(d_new, grads)
-        wanted = any(ctx.needs_input_grad[1 + 2 * k :])
-        d_grads = torch._foreach_mul(d_new, coefs) if wanted else [None] * k
-        return None, *d_new, *([None] * k), *d_grads
+        grads = ctx.saved_tensors
+        masked = ctx.masked
+        if masked.second_order:
+            d_grads = masked.scaled(d_new)
+            masked.add(grads, d_grads)
+            return None, *d_new, *d_grads
+        masked.add(grads, d_new)
+        return None, *d_new, *([None] * len(d_new))
 
 
 @dataclass(frozen=True)
@@ -136,8 +162,7 @@ class Start:
     eff: Params  # W_0 = m * phi_0 by parameter name
     masks: Params
     lrs: Mapping[str, float]
-    coefs: Params  # -lr * m for the adapted masked tensors, in MaskedStart's order
-    mask_sum: MaskSum
+    masked: MaskedTensors  # the adapted masked tensors
 
 
 def prepare(
@@ -150,19 +175,17 @@ def prepare(
     """phi_0, per-parameter inner rates (0 freezes) and masks, as ``inner_loop`` takes them."""
     masks = dict(masks or {})
     eff = effective(params, {n: m for n, m in masks.items() if lrs.get(n, 0.0) == 0.0})
-    coefs: Params = {}
-    mask_sum = MaskSum()
-    names = [n for n in masks if lrs.get(n, 0.0) != 0.0]
+    names = tuple(n for n in masks if lrs.get(n, 0.0) != 0.0)
+    stepped = [masks[n] for n in names]
+    masked = MaskedTensors(names, stepped, [lrs[n] for n in names], second_order=create_graph)
     if names:
-        tensors = [masks[n] for n in names] + [params[n] for n in names]
-        values = MaskedStart.apply([lrs[n] for n in names], create_graph, mask_sum, *tensors)
-        eff.update(zip(names, values[: len(names)], strict=True))
-        coefs.update(zip(names, values[len(names) :], strict=True))
+        values = MaskedStart.apply(masked, *stepped, *[params[n] for n in names])
+        eff.update(zip(names, values, strict=True))
     for n, value in eff.items():
         if lrs.get(n, 0.0) != 0.0 and not value.requires_grad:
             # a fixed buffer, or evaluation: differentiate a leaf, one shared by all tasks
             eff[n] = value.detach().requires_grad_()
-    return Start(eff, masks, dict(lrs), coefs, mask_sum)
+    return Start(eff, masks, dict(lrs), masked)
 
 
 def inner_loop(
@@ -186,8 +209,8 @@ def inner_loop(
     """
     eff = dict(start.eff)
     adapted = [n for n in eff if start.lrs.get(n, 0.0) != 0.0]
-    plain = [n for n in adapted if n not in start.coefs]
-    masked = list(start.coefs)
+    masked = start.masked.names
+    plain = [n for n in adapted if n not in masked]
     first: Params = {}
     for step in range(steps):
         loss = loss_fn(eff)
@@ -198,9 +221,8 @@ def inner_loop(
         for n in plain:
             eff[n] = torch.add(eff[n], grads[n], alpha=-start.lrs[n])
         if masked:
-            tensors = [eff[n] for n in masked] + [start.coefs[n] for n in masked]
-            tensors += [grads[n] for n in masked]
-            eff.update(zip(masked, MaskedStep.apply(start.mask_sum, *tensors), strict=True))
+            tensors = [eff[n] for n in masked] + [grads[n] for n in masked]
+            eff.update(zip(masked, MaskedStep.apply(start.masked, *tensors), strict=True))
     return eff, first
 
 
