@@ -16,7 +16,7 @@ memory: each (case, method, mode) again in a fresh process over ``--memory-episo
 see benchmarks/_common.py for exactly what it is.
 
     python benchmarks/eval_throughput.py [--cases mlp conv4] [--methods maml metaticket]
-        [--device cpu|cuda] [--threads 1] [--episodes 100] [--warmup 5] [--memory-episodes 3]
+        [--device cpu|cuda] [--threads N] [--episodes 100] [--warmup 5] [--memory-episodes 3]
 """
 
 from __future__ import annotations
@@ -66,7 +66,12 @@ def main() -> None:
     parser.add_argument("--cases", nargs="+", choices=CASES, default=["mlp", "conv4"])
     parser.add_argument("--methods", nargs="+", default=["maml", "metaticket"])
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=torch.get_num_threads(),
+        help="intra-op threads; default: torch's, what mt runs with (%(default)s here)",
+    )
     parser.add_argument("--episodes", type=int, default=100, help="timed episodes per mode")
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--memory-episodes", type=int, default=3, help="0: no memory columns")

@@ -23,7 +23,7 @@ from elsewhere hits them alike. Peak memory: each (case, method) again in a fres
     python benchmarks/step_time.py --all --repeats 5      # issue 6: every case and method
     python benchmarks/step_time.py [--cases mlp conv4 conv4-84 resnet12-84]
         [--methods maml metaticket metaticket+iterand maml-cloned] [--device cpu|cuda]
-        [--threads 1] [--repeats 100] [--warmup 5] [--max-seconds S] [--memory-steps 2]
+        [--threads N] [--repeats 100] [--warmup 5] [--max-seconds S] [--memory-steps 2]
 """
 
 from __future__ import annotations
@@ -118,7 +118,12 @@ def main() -> None:
     parser.add_argument("--methods", nargs="+", choices=METHODS, default=["maml", "metaticket"])
     parser.add_argument("--all", action="store_true", help="every case and every method")
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=torch.get_num_threads(),
+        help="intra-op threads; default: torch's, what mt runs with (%(default)s here)",
+    )
     parser.add_argument("--repeats", type=int, default=100, help="timed steps per method")
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument(

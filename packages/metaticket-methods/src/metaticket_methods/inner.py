@@ -35,8 +35,8 @@ class MaskedTensors:
     and steps of each one's share of the meta-gradient through the inner steps.
     ``MaskedStep`` adds to the sum in place (one fused multiply-add per task instead of a
     product and a sum of autograd's per-input gradients); ``MaskedStart``, which autograd runs
-    after every step it feeds, consumes it. Held by the two autograd nodes rather than passed
-    to them as tensors: fewer inputs make cheaper nodes.
+    after every step it feeds, consumes it. Held by the two autograd nodes, not passed to them
+    as inputs: autograd has no gradient to route to any of it.
 
     A step's share is -k * lr * m * g * dL/dW' (see ``MaskedStart``). At second order (k = 2)
     a step adds 2 * g * dL/dg, as dL/dg = -lr * m * dL/dW' is at hand; at first order (k = 1),
