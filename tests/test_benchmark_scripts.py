@@ -1,0 +1,59 @@
+"""The benchmark scripts run as documented and print their tables (a few steps, no timing
+claims: docs/RESULTS.md has the measurements)."""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def run(command: str) -> list[str]:
+    """``python benchmarks/SCRIPT ARGS``: its output lines."""
+    script, *args = shlex.split(command)
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / script), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.splitlines()
+
+
+def row(lines: list[str], method: str) -> list[str]:
+    """The cells after the method's name in its table row (where a number follows the name)."""
+    rows = []
+    for line in lines:
+        cells = line.split()
+        if method in cells[:-1] and cells[cells.index(method) + 1][0].isdigit():
+            rows.append(cells[cells.index(method) + 1 :])
+    (cells,) = rows
+    return cells
+
+
+def test_step_time_prints_each_methods_time_and_ratio():
+    lines = run("step_time.py --cases mlp --repeats 2 --warmup 1 --memory-steps 0 --threads 1")
+    assert "1 thread(s)" in lines[0]
+    n, ms, ratio, memory = row(lines, "maml")
+    assert (n, ratio, memory) == ("2", "1.000", "-")
+    n, ms, ratio, memory = row(lines, "metaticket")
+    assert n == "2" and float(ms) > 0 and float(ratio) > 0
+
+
+def test_eval_throughput_prints_both_modes_for_each_method():
+    lines = run("eval_throughput.py --cases mlp --episodes 2 --warmup 1 --memory-episodes 0")
+    for method in ("maml", "metaticket"):
+        free, graph, speedup, *memory = row(lines, method)
+        assert float(free) > 0 and float(graph) > 0 and float(speedup) > 0
+        assert memory == ["-", "-"]
+
+
+def test_data_loading_reports_missing_datasets_and_measures_the_glyphs(tmp_path):
+    lines = run(f"data_loading.py {shlex.quote(str(tmp_path))}")
+    assert f"omniglot: skipped, {tmp_path / 'omniglot'} is absent" in lines
+    first, _cached, per_second, accuracy = row(lines, "glyphs")
+    assert float(first) > 0 and float(per_second) > 0 and accuracy.endswith("%")
