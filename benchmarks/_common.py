@@ -18,6 +18,7 @@ a baseline and runs the calls; warm-up calls are part of the window, so one-time
 
 from __future__ import annotations
 
+import argparse
 import gc
 import multiprocessing
 import time
@@ -79,6 +80,23 @@ def build(
     return methods().get(method).factory(backbone, config).to(device), config
 
 
+def add_machine_options(parser: argparse.ArgumentParser) -> None:
+    """--device and --threads, shared by the benchmarks."""
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=torch.get_num_threads(),
+        help="intra-op threads; default: torch's, what mt runs with (%(default)s here)",
+    )
+
+
+def configure(threads: int) -> None:
+    """The process as mt runs it (freed memory kept), with ``threads`` intra-op threads."""
+    keep_freed_memory()
+    torch.set_num_threads(threads)
+
+
 def timer(device: str) -> Callable[[Callable[[], object]], float]:
     """``time(call)``: wall seconds of ``call()``, waiting for queued CUDA work on both ends."""
     sync = torch.cuda.synchronize if torch.device(device).type == "cuda" else lambda: None
@@ -105,8 +123,7 @@ def peak_memory(
 def _grow(
     make: Callable[..., Callable[[], object]], args: tuple, calls: int, device: str, threads: int
 ) -> float:
-    torch.set_num_threads(threads)
-    keep_freed_memory()
+    configure(threads)
     call = make(*args)
     gc.collect()
     cuda = torch.device(device).type == "cuda"

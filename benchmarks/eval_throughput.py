@@ -29,9 +29,8 @@ from collections.abc import Callable
 from functools import partial
 
 import torch
-from _common import CASES, build, peak_memory, random_tasks, timer
+from _common import CASES, add_machine_options, build, configure, peak_memory, random_tasks, timer
 
-from metaticket_core.allocator import keep_freed_memory
 from metaticket_core.learner import MetaLearner
 from metaticket_core.tasks import Task
 
@@ -65,19 +64,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", nargs="+", choices=CASES, default=["mlp", "conv4"])
     parser.add_argument("--methods", nargs="+", default=["maml", "metaticket"])
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument(
-        "--threads",
-        type=int,
-        default=torch.get_num_threads(),
-        help="intra-op threads; default: torch's, what mt runs with (%(default)s here)",
-    )
+    add_machine_options(parser)
     parser.add_argument("--episodes", type=int, default=100, help="timed episodes per mode")
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--memory-episodes", type=int, default=3, help="0: no memory columns")
     args = parser.parse_args()
-    keep_freed_memory()  # as mt does
-    torch.set_num_threads(args.threads)
+    configure(args.threads)
     print(
         f"torch {torch.__version__}, {args.device}, {args.threads} thread(s), {INNER_STEPS} "
         f"inner steps, queries per class = shots; episodes/s from the median of "

@@ -36,10 +36,9 @@ from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
-from _common import CASES, build, peak_memory, random_tasks, timer
+from _common import CASES, add_machine_options, build, configure, peak_memory, random_tasks, timer
 from torch import nn
 
-from metaticket_core.allocator import keep_freed_memory
 from metaticket_core.config import RunConfig
 from metaticket_core.tasks import Task
 from metaticket_core.trainer import make_optimizer, outer_settings
@@ -117,13 +116,7 @@ def main() -> None:
     parser.add_argument("--cases", "--models", nargs="+", choices=CASES, default=["mlp", "conv4"])
     parser.add_argument("--methods", nargs="+", choices=METHODS, default=["maml", "metaticket"])
     parser.add_argument("--all", action="store_true", help="every case and every method")
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument(
-        "--threads",
-        type=int,
-        default=torch.get_num_threads(),
-        help="intra-op threads; default: torch's, what mt runs with (%(default)s here)",
-    )
+    add_machine_options(parser)
     parser.add_argument("--repeats", type=int, default=100, help="timed steps per method")
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument(
@@ -134,10 +127,9 @@ def main() -> None:
     )
     parser.add_argument("--memory-steps", type=int, default=2, help="0: no memory column")
     args = parser.parse_args()
-    keep_freed_memory()  # as mt does
+    configure(args.threads)
     if args.all:
         args.cases, args.methods = list(CASES), list(METHODS)
-    torch.set_num_threads(args.threads)
     iterand = "metaticket+iterand" in args.methods
     print(
         f"torch {torch.__version__}, {args.device}, {args.threads} thread(s), meta-batch "
