@@ -103,6 +103,43 @@ def test_parameter_counts_match_table_5(build, name, paper, exact):
     assert count == exact
 
 
+def _std_matches(weight: torch.Tensor, expected: float) -> bool:
+    """Within 4 standard errors of a normal sample's std (relative error 1/sqrt(2n))."""
+    return abs(weight.std().item() - expected) / expected < 4 / (2 * weight.numel()) ** 0.5
+
+
+@pytest.mark.parametrize("name", ["mlp", "mlp5"])
+def test_image_mlps_are_initialised_as_the_authors(build, name):
+    """Kaiming-normal (fan_in, ReLU) for every Linear weight, the head's too; biases 0;
+    BatchNorm eps 1e-3 (the authors' mlp.py). PyTorch's default would give the head a std of
+    1/sqrt(3 fan_in) and biases up to 1/sqrt(fan_in)."""
+    torch.manual_seed(0)
+    model = build(name, 5, (3, 32, 32))
+    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    assert linears[-1] is model.head
+    for layer in linears:
+        assert _std_matches(layer.weight, (2 / layer.in_features) ** 0.5)
+        assert torch.all(layer.bias == 0)
+    assert all(m.eps == 1e-3 for m in model.modules() if isinstance(m, nn.BatchNorm1d))
+
+
+def test_sine_mlp_keeps_pytorchs_default_init(build):
+    torch.manual_seed(0)
+    hidden = build("sine-mlp", 1, (1,)).body[3]
+    bound = 1 / 40**0.5  # kaiming_uniform_(a=sqrt(5)): std = bound / sqrt(3)
+    assert _std_matches(hidden.weight, bound / 3**0.5)
+    assert hidden.bias.abs().max() > 0
+
+
+def test_resnet12_convs_are_kaiming_normal_fan_out(build):
+    """The BOIL code the authors use: kaiming_normal_(mode="fan_out"), gain sqrt 2."""
+    torch.manual_seed(0)
+    model = build("resnet12", 5, (3, 16, 16))
+    for conv in (m for m in model.modules() if isinstance(m, nn.Conv2d)):
+        fan_out = conv.out_channels * conv.kernel_size[0] * conv.kernel_size[1]
+        assert _std_matches(conv.weight, (2 / fan_out) ** 0.5)
+
+
 def test_wrn28_k_generalises_wrn28_10(build):
     assert _count(build("wrn28-k", 5, (3, 84, 84), k=10)) == 36_486_085
 

@@ -59,10 +59,10 @@ def _layer_tags(module: nn.Module, name: str, is_head: bool) -> tuple[str, ...]:
     raise TypeError(f"no tagging rule for parameter {name!r} of {type(module).__name__}")
 
 
-def batch_norm(mode: str, features: int, dims: int = 2) -> nn.Module:
+def batch_norm(mode: str, features: int, dims: int = 2, eps: float = 1e-5) -> nn.Module:
     """BatchNorm1d (dims=1) or BatchNorm2d in ``mode`` (see the module docstring)."""
     layer = nn.BatchNorm1d if dims == 1 else nn.BatchNorm2d
-    return layer(features, track_running_stats=mode == "running")
+    return layer(features, eps=eps, track_running_stats=mode == "running")
 
 
 def check_batchnorm(model: str, mode: Any) -> str:

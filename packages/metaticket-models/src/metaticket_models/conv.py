@@ -1,4 +1,5 @@
-"""Conv-4, the standard few-shot backbone of MAML and its successors."""
+"""Conv-4, the standard few-shot backbone of MAML and its successors (not in the Meta-ticket
+paper; PyTorch's default initialisation)."""
 
 from __future__ import annotations
 

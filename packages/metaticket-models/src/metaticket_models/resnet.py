@@ -1,5 +1,7 @@
 """ResNet-12 as in Lee et al. (MetaOptNet), with the 64-128-256-512 widths of the BOIL paper
-that Meta-ticket follows; global average pooling feeds the linear head."""
+that Meta-ticket follows; global average pooling feeds the linear head. Initialised as the
+BOIL code that the authors use: convs Kaiming-normal with fan_out (gain sqrt 2), BatchNorm 1
+and 0, the head PyTorch's default."""
 
 from __future__ import annotations
 
@@ -57,6 +59,9 @@ class ResNet12(TaggedBackbone):
             nn.Flatten(),
         )
         self.head = nn.Linear(WIDTHS[-1], out_features)
+        for layer in self.modules():
+            if isinstance(layer, nn.Conv2d):
+                nn.init.kaiming_normal_(layer.weight, mode="fan_out", nonlinearity="relu")
 
     def input_layers(self) -> tuple[nn.Module, ...]:
         # Both the first conv and the first shortcut conv read the raw input.

@@ -1,6 +1,7 @@
 """WideResNet-28-k, laid out as in learn2learn's WRN28 (the network the paper used):
 pre-activation blocks, convs with bias, the stride on each block's second conv, a 1x1 conv
-shortcut where the shape changes, BatchNorm -> ReLU -> global average pooling, linear head."""
+shortcut where the shape changes, BatchNorm -> ReLU -> global average pooling, linear head.
+PyTorch's default initialisation, as in the authors' copy (its ``conv_init`` is never applied)."""
 
 from __future__ import annotations
 
