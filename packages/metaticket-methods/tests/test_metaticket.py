@@ -14,6 +14,7 @@ from metaticket_methods.metaticket import (
     metaticket_boil,
     metaticket_boil_iterand,
     metaticket_iterand,
+    metaticket_reg,
 )
 
 
@@ -31,8 +32,9 @@ def reference_mask_gradient(net, learner, batch, lr, steps, first_order=False, f
             names = [n for n in p if n not in frozen]
             grads = torch.autograd.grad(loss, [p[n] for n in names], create_graph=not first_order)
             for n, g in zip(names, grads, strict=True):
-                if step == 0:
-                    first.setdefault(n, []).append(g.abs().mean().item())
+                if step == 0:  # the authors' measure: mean over the kept entries
+                    kept = m[n].sum() if n in m else g.numel()
+                    first.setdefault(n, []).append((g.abs().sum() / kept).item())
                 p[n] = p[n] - lr * g
         eff = {n: m[n] * v if n in m else v for n, v in p.items()}
         losses.append(F.cross_entropy(net(eff, task.query_x), task.query_y))
@@ -62,7 +64,7 @@ def test_score_gradient_is_mask_gradient(tiny, net, config, tasks, steps, first_
     assert all(0 < m.mean() < 1 for m in masks.values())  # a real mix of kept and pruned
     for name, grad in score_grads(learner).items():
         torch.testing.assert_close(grad, expected[name], msg=name)
-    for name, value in first.items():  # task gradients: pruned entries contribute none
+    for name, value in first.items():  # task gradients: pruned entries neither move nor count
         assert metrics[f"grad/{name}"] == pytest.approx(value), name
 
 
@@ -117,8 +119,9 @@ def test_random_weights_are_kaiming_normal_and_scores_kaiming_uniform(tiny, conf
     weight = learner.initial_parameters()["fc2.weight"]
     assert weight.std().item() == pytest.approx(math.sqrt(2 / 300), rel=0.02)
     scores = learner.scores()["fc1.weight"]
-    bound = 1 / math.sqrt(200)
+    bound = math.sqrt(6 / 200)  # the authors' kaiming_uniform_(fan_in, relu), not a=sqrt(5)
     assert scores.abs().max() <= bound
+    assert scores.abs().max() > 0.99 * bound
     assert scores.std().item() == pytest.approx(bound / math.sqrt(3), rel=0.02)
 
 
@@ -177,15 +180,41 @@ def test_plain_metaticket_ignores_iterand_settings(tiny, config):
     assert all(torch.equal(v, before[n]) for n, v in learner.initial_parameters().items())
 
 
-def test_constant_init_sets_every_layer_weight_head_included(tiny, config):
-    learner = metaticket(tiny(), config(constant_init=0.5))
+def test_constant_init_is_each_layers_kaiming_std_with_the_head_masked(tiny, config):
+    """Paper 4.1.2 as the authors ran it: W = c * sqrt(2 / fan_in) per layer, the head masked
+    too, biases 0; BatchNorm untouched."""
+    learner = metaticket(tiny(inp=3, hidden=4), config(constant_init=0.5))
     phi0 = learner.initial_parameters()
-    for name in ("fc1.weight", "fc2.weight", "head.weight"):
-        assert torch.all(phi0[name] == 0.5), name
-    assert not torch.all(phi0["fc1.bias"] == 0.5)
+    fan_in = {"fc1.weight": 3, "fc2.weight": 4, "head.weight": 4}
+    for name, fan in fan_in.items():
+        assert torch.all(phi0[name] == 0.5 * math.sqrt(2 / fan)), name
+    assert set(learner.masks()) == set(fan_in)
+    for name in ("fc1.bias", "fc2.bias", "head.bias", "bn.bias"):
+        assert torch.all(phi0[name] == 0), name
+    assert torch.all(phi0["bn.weight"] == 1)
+    assert set(metaticket(tiny(), config()).masks()) == {"fc1.weight", "fc2.weight"}
     iterand = metaticket_iterand(tiny(), config(constant_init=0.5, p_init=0.5, iterand_period=1))
     iterand.after_step(1)
-    assert torch.all(iterand.initial_parameters()["fc2.weight"] == 0.5)
+    assert torch.all(iterand.initial_parameters()["head.weight"] == 0.5 * math.sqrt(2 / 4))
+
+
+def test_regression_variant_resamples_pruned_weights_like_the_authors(tiny, config):
+    """metaticket-reg masks the hidden layer and runs IteRand (every K steps, rate r)."""
+    cfg = config(p_init=0.5, iterand_period=2, iterand_rate=1.0)
+    learner = metaticket_reg(tiny(batchnorm=None), cfg)
+    assert set(learner.masks()) == {"fc2.weight"}
+    before = learner.initial_parameters()["fc2.weight"].clone()
+    learner.after_step(1)
+    assert torch.equal(learner.initial_parameters()["fc2.weight"], before)
+    learner.after_step(2)
+    pruned = ~learner.masks()["fc2.weight"].bool()
+    after = learner.initial_parameters()["fc2.weight"]
+    assert (after[pruned] != before[pruned]).all()
+    assert torch.equal(after[~pruned], before[~pruned])
+    off = metaticket_reg(tiny(batchnorm=None), config(p_init=0.5, iterand_period=2, iterand_rate=0))
+    kept = off.initial_parameters()["fc2.weight"].clone()
+    off.after_step(2)
+    assert torch.equal(off.initial_parameters()["fc2.weight"], kept)
 
 
 def test_state_dict_restores_the_ticket(tiny, config, tasks):

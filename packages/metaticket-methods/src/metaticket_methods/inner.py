@@ -198,7 +198,8 @@ def inner_loop(
 ) -> tuple[Params, Params]:
     """``steps`` updates phi <- phi - lr * dL(m * phi)/dphi from ``start``; returns the adapted
     effective parameters m * phi_S and, with ``diagnostics``, the first step's mean absolute
-    task gradient mean|dL/dphi| of each adapted parameter (detached 0-d tensors; else {}).
+    task gradient mean|dL/dphi| of each adapted parameter, over the kept entries of a masked one
+    (detached 0-d tensors; else {}).
 
     ``loss_fn`` maps effective parameters to the support loss. The gradient is taken w.r.t. the
     effective tensor W = m * phi; times m it is dL/dphi by the chain rule, so pruned entries
@@ -227,13 +228,17 @@ def inner_loop(
 
 
 def _mean_abs(grads: Params, masks: Mapping[str, torch.Tensor]) -> Params:
-    """mean|dL/dphi| per tensor; the task gradient is m * g for masked tensors. (abs, in-place
-    mask, sum measured fastest here: an L1 norm or a dot product with the mask are slower.)"""
+    """mean|dL/dphi| per tensor over the entries that can move: for a masked tensor the task
+    gradient is m * g and the mean is over its kept entries (the authors' Figure 2 measure,
+    which divides by the kept fraction), so pruning does not read as smaller gradients.
+    (abs, in-place mask, sum measured fastest here: an L1 norm or a dot product are slower.)"""
     means = {}
     with torch.no_grad():
         for n, grad in grads.items():
             size = grad.abs()
             if n in masks:
                 size.mul_(masks[n])
-            means[n] = size.sum() / size.numel()
+                means[n] = size.sum() / masks[n].sum().clamp(min=1)
+            else:
+                means[n] = size.sum() / size.numel()
     return means

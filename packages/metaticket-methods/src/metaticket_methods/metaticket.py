@@ -1,11 +1,17 @@
 """Meta-ticket: meta-learn a binary mask over a fixed random network (Chijiwa et al. 2022).
 
-Prunable weights are re-drawn Kaiming-normal (fan_in, ReLU gain) and, like every other parameter
+Masked weights are re-drawn Kaiming-normal (fan_in, ReLU gain) and, like every other parameter
 that is not meta-trained (biases, BatchNorm, head), become fixed buffers of the backbone: every
 task starts from the same phi_0 and the inner loop adapts all of it. The meta-parameters are one
-score per masked weight (Kaiming-uniform as in edge-popup); the mask is m = 1[s >= sigma] with
-one threshold per tensor, fixed at init as the p_init quantile of its initial scores. The
-gradient reaches the scores by the straight-through estimator: dL/ds := dL/dm, unscaled.
+score per masked weight, Kaiming-uniform with fan_in and the ReLU gain (bound sqrt(6 / fan_in),
+as the authors' ``sparse_module.py``; not edge-popup's a = sqrt(5)); the mask is
+m = 1[s >= sigma] with one threshold per tensor, fixed at init as the p_init quantile of its
+initial scores. The gradient reaches the scores by the straight-through estimator:
+dL/ds := dL/dm, unscaled.
+
+Constant init (paper 4.1.2): every masked weight, the head's too, is its layer's Kaiming std
+gain / sqrt(fan_in) times ``constant_init``, and biases are 0, so only the mask carries
+information.
 
 Random draws (weights, scores, IteRand) come from torch's global CPU generator, whatever the
 device, so a seeded run draws the same ticket on CPU and GPU and on every rank.
@@ -63,7 +69,6 @@ class MetaTicket(FunctionalLearner):
         frozen: Collection[str] = (),
         iterand: bool = False,
     ):
-        tags = backbone.parameter_tags()
         params = dict(backbone.named_parameters())
         super().__init__(
             backbone, config, {n: 0.0 if n in frozen else config.inner_lr for n in params}
@@ -82,10 +87,9 @@ class MetaTicket(FunctionalLearner):
         with torch.no_grad():
             for name in self.masked:
                 params[name].copy_(self._draw(params[name]))
-            if self.constant_init is not None:  # paper 4.1.2: every layer's weight, head included
-                for name, param in params.items():
-                    if {"prunable", "head"} & tags[name] and "bias" not in tags[name]:
-                        param.fill_(self.constant_init)
+            if self.constant_init is not None:
+                for name in backbone.names_with("bias"):
+                    params[name].zero_()
         for name in self.names:
             if name not in meta_trained:
                 make_buffer(backbone, name)
@@ -95,7 +99,7 @@ class MetaTicket(FunctionalLearner):
         for name in self.masked:
             weight = params[name]
             scores = torch.empty(weight.shape, dtype=weight.dtype)
-            nn.init.kaiming_uniform_(scores, a=math.sqrt(5))
+            nn.init.kaiming_uniform_(scores, mode="fan_in", nonlinearity="relu")
             self.score_params[attribute_key(name)] = nn.Parameter(scores.to(weight.device))
             thresholds.append(_quantile(scores, config.p_init).to(weight.device))
         self.register_buffer("thresholds", torch.stack(thresholds))
@@ -131,7 +135,8 @@ class MetaTicket(FunctionalLearner):
     def _draw(self, like: torch.Tensor) -> torch.Tensor:
         """A fresh sample of the init distribution: Kaiming normal, or the constant."""
         if self.constant_init is not None:
-            return torch.full_like(like, self.constant_init)
+            fan_in = like[0].numel()
+            return torch.full_like(like, self.constant_init * math.sqrt(2 / fan_in))
         weight = torch.empty(like.shape, dtype=like.dtype)
         nn.init.kaiming_normal_(weight, mode="fan_in", nonlinearity="relu")
         return weight.to(like.device)
@@ -150,41 +155,52 @@ def _quantile(scores: torch.Tensor, p: float) -> torch.Tensor:
     return flat.sort().values[math.floor(p * flat.numel())]
 
 
+def _masked(backbone: Backbone, config: RunConfig) -> list[str]:
+    """The prunable weights; under constant init the head's weight too (otherwise every class
+    would start identical), as in the authors' constant-init runs."""
+    if config.constant_init is None:
+        return backbone.names_with("prunable")
+    return backbone.names_with("prunable") + _head_weights(backbone)
+
+
+def _head_weights(backbone: Backbone) -> list[str]:
+    biases = set(backbone.names_with("bias"))
+    return [n for n in backbone.names_with("head") if n not in biases]
+
+
 def metaticket(backbone: Backbone, config: RunConfig) -> MetaTicket:
     """Meta-ticket: meta-learn a sparse subnetwork of a fixed random network."""
-    return MetaTicket(backbone, config, masked=backbone.names_with("prunable"))
+    return MetaTicket(backbone, config, masked=_masked(backbone, config))
 
 
 def metaticket_boil(backbone: Backbone, config: RunConfig) -> MetaTicket:
     """Meta-ticket with the random head frozen in the inner loop (BOIL)."""
     head = backbone.names_with("head")
-    return MetaTicket(backbone, config, masked=backbone.names_with("prunable"), frozen=head)
+    return MetaTicket(backbone, config, masked=_masked(backbone, config), frozen=head)
 
 
 def metaticket_iterand(backbone: Backbone, config: RunConfig) -> MetaTicket:
     """Meta-ticket with iterative randomisation of pruned weights (IteRand)."""
-    return MetaTicket(backbone, config, masked=backbone.names_with("prunable"), iterand=True)
+    return MetaTicket(backbone, config, masked=_masked(backbone, config), iterand=True)
 
 
 def metaticket_boil_iterand(backbone: Backbone, config: RunConfig) -> MetaTicket:
     """Meta-ticket with a frozen head in the inner loop and IteRand."""
     head = backbone.names_with("head")
-    prunable = backbone.names_with("prunable")
-    return MetaTicket(backbone, config, masked=prunable, frozen=head, iterand=True)
+    masked = _masked(backbone, config)
+    return MetaTicket(backbone, config, masked=masked, frozen=head, iterand=True)
 
 
 def metaticket_reg(backbone: Backbone, config: RunConfig) -> MetaTicketRegression:
-    """Regression Meta-ticket: mask hidden layers only; input/output layers, biases MAML-trained."""
+    """Regression Meta-ticket: hidden layers masked, with IteRand (the authors' sinusoid runs;
+    ``iterand_rate=0`` turns it off); input/output layers and biases MAML-trained."""
     inputs = set(backbone.names_with("input"))
     masked = [n for n in backbone.names_with("prunable") if n not in inputs]
     trained = [n for n, _ in backbone.named_parameters() if n not in masked]
-    return MetaTicketRegression(backbone, config, masked=masked, meta_trained=trained)
+    return MetaTicketRegression(backbone, config, masked=masked, meta_trained=trained, iterand=True)
 
 
 def metaticket_reg_naive(backbone: Backbone, config: RunConfig) -> MetaTicketRegression:
     """Naive regression Meta-ticket: every layer's weight masked (output too), nothing trained."""
-    biases = set(backbone.names_with("bias"))
-    masked = backbone.names_with("prunable") + [
-        n for n in backbone.names_with("head") if n not in biases
-    ]
+    masked = backbone.names_with("prunable") + _head_weights(backbone)
     return MetaTicketRegression(backbone, config, masked=masked)

@@ -178,7 +178,7 @@ class MetaTicketSGD(MetaSGD):
                 nn.init.kaiming_normal_(fresh, mode="fan_in", nonlinearity="relu")
                 weight.copy_(fresh)
                 scores = torch.empty(weight.shape, dtype=weight.dtype)
-                nn.init.kaiming_uniform_(scores, a=math.sqrt(5))
+                nn.init.kaiming_uniform_(scores, mode="fan_in", nonlinearity="relu")
                 self.score_params[attribute_key(n)] = nn.Parameter(scores.to(weight.device))
                 thresholds.append(_quantile(scores, config.p_init).to(weight.device))
         self.register_buffer("thresholds", torch.stack(thresholds))
