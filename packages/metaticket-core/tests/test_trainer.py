@@ -79,15 +79,18 @@ def test_training_learns_and_logs(toy_config, tmp_path):
     assert trainer.run.status()["state"] == "finished"
 
 
-def test_lr_schedule():
+def test_lr_schedule_is_the_authors_custom_cosine():
+    """CustomCosineLR at 0-based it = i - 1: (it + 1) / (W + 1) while it < W, then
+    0.5 (1 + cos(pi (it - W) / (T - W)))."""
     s = OuterDefaults(lr=1.0, schedule="cosine", warmup=10)
-    assert lr_factor(1, s, 110) == pytest.approx(0.1)
-    assert lr_factor(10, s, 110) == pytest.approx(1.0)
-    assert lr_factor(60, s, 110) == pytest.approx(0.5)
-    assert lr_factor(110, s, 110) == pytest.approx(0.0, abs=1e-12)
+    assert lr_factor(1, s, 110) == pytest.approx(1 / 11)
+    assert lr_factor(10, s, 110) == pytest.approx(10 / 11)
+    assert lr_factor(11, s, 110) == pytest.approx(1.0)
+    assert lr_factor(61, s, 110) == pytest.approx(0.5)
+    assert lr_factor(110, s, 110) == pytest.approx(0.5 * (1 + math.cos(math.pi * 0.99)))
     constant = OuterDefaults(lr=1.0, schedule="constant", warmup=0)
     assert lr_factor(1, constant, 5) == lr_factor(5, constant, 5) == 1.0
-    assert lr_factor(3, OuterDefaults(warmup=100), 5) == pytest.approx(3 / 5)
+    assert lr_factor(3, OuterDefaults(warmup=100), 5) == pytest.approx(3 / 101)
 
 
 def test_config_overrides_method_defaults(toy_config):

@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import ConfigError, closest
+from .presets import Preset
 
 
 class RunConfig(BaseModel):
@@ -60,7 +61,12 @@ class RunConfig(BaseModel):
     p_init: float = Field(0.0, ge=0, lt=1, description="initial pruning rate per layer")
     iterand_period: int = Field(1000, ge=1, description="IteRand: resample every K outer steps")
     iterand_rate: float = Field(1.0, ge=0, le=1, description="IteRand: resampling probability")
-    constant_init: float | None = Field(None, description="set every prunable weight to this")
+    constant_init: float | None = Field(
+        None,
+        gt=0,
+        description="constant-init experiment: every masked weight (head included) set to this"
+        " times its layer's Kaiming std sqrt(2 / fan_in), biases 0 (paper 4.1.2: 1.0)",
+    )
 
     # BatchNorm: batch statistics only (paper, transductive) or running statistics per run
     batchnorm: Literal["batch", "running"] = "batch"
@@ -85,15 +91,23 @@ def load_config(
     path: str | Path | None = None,
     overrides: dict[str, Any] | None = None,
     sets: list[str] | None = None,
-    base: dict[str, Any] | None = None,
+    preset: Preset | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> RunConfig:
-    """Merge ``base`` (a preset) < file < ``overrides`` (CLI flags) < ``sets`` (key=value)."""
-    data: dict[str, Any] = dict(base or {})
-    if path is not None:
-        data.update(read_config_file(path))
-    data.update({k: v for k, v in (overrides or {}).items() if v is not None})
-    for item in sets or []:
-        key, value = parse_set(item)
+    """Merge ``preset`` < file < ``overrides`` (CLI flags) < ``sets`` (key=value) < ``extra``
+    (dotted keys, already parsed: a sweep's grid point). The preset gives its settings for the
+    method finally chosen, so its outer-loop settings follow that method (presets.py)."""
+    layers = [
+        read_config_file(path) if path is not None else {},
+        {k: v for k, v in (overrides or {}).items() if v is not None},
+    ]
+    assignments = [parse_set(item) for item in sets or []] + list((extra or {}).items())
+    methods = [layer["method"] for layer in layers if "method" in layer]
+    methods += [value for key, value in assignments if key == "method"]
+    data: dict[str, Any] = preset.settings(methods[-1] if methods else None) if preset else {}
+    for layer in layers:
+        data.update(layer)
+    for key, value in assignments:
         assign(data, key, value)
     return validate(data)
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 import itertools
 import re
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .config import RunConfig, assign, parse_set, validate
+from .config import RunConfig, parse_set
 from .errors import ConfigError, MetaticketError
 from .evaluation import EvalResult
 from .progress import Progress
@@ -42,25 +43,26 @@ def _slug(value: Any) -> str:
 
 
 def expand(
-    base: RunConfig, grid: dict[str, list[Any]], seeds: list[int]
+    configure: Callable[[dict[str, Any]], RunConfig],
+    grid: dict[str, list[Any]],
+    seeds: list[int],
 ) -> list[tuple[str, RunConfig]]:
-    """(name suffix, config) for every grid point and seed, validated before anything runs."""
+    """(name suffix, config) for every grid point and seed, validated before anything runs.
+    ``configure`` builds a config from a point's dotted-key values, so that a preset gives each
+    method of a grid its own outer-loop settings."""
     points = []
     for values in itertools.product(*grid.values()):
         for seed in seeds:
-            data = base.model_dump()
-            for key, value in zip(grid, values, strict=True):
-                assign(data, key, value)
-            data["seed"] = seed
+            point = {**dict(zip(grid, values, strict=True)), "seed": seed}
             label = [
                 f"{key.split('.')[-1]}={_slug(v)}" for key, v in zip(grid, values, strict=True)
             ]
-            points.append(("-".join([*label, f"seed{seed}"]), validate(data)))
+            points.append(("-".join([*label, f"seed{seed}"]), configure(point)))
     return points
 
 
 def run_sweep(
-    base: RunConfig,
+    configure: Callable[[dict[str, Any]], RunConfig],
     grid: dict[str, list[Any]],
     seeds: list[int],
     runs_dir: Path,
@@ -68,7 +70,7 @@ def run_sweep(
     progress: Progress,
 ) -> list[tuple[Run, EvalResult | None]]:
     """Train and test every point; finished runs are kept, unfinished ones resumed."""
-    points = expand(base, grid, seeds)
+    points = expand(configure, grid, seeds)
     for _, config in points:
         config.check_names()
     manifest = runs_dir / "sweeps" / f"{sweep_id}.json"

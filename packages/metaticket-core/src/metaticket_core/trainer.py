@@ -121,13 +121,13 @@ def make_optimizer(params: list[torch.nn.Parameter], s: OuterDefaults) -> torch.
 
 
 def lr_factor(iteration: int, s: OuterDefaults, iterations: int) -> float:
-    """Multiplier of the base lr at 1-based ``iteration``: linear warmup, then constant or
-    cosine decay to 0 at ``iterations``."""
-    warmup = min(s.warmup, iterations)
-    if iteration <= warmup:
-        return iteration / warmup
+    """Multiplier of the base lr at 1-based ``iteration``, as the authors' ``CustomCosineLR``
+    (edge-popup's): linear warmup i / (W + 1) for i <= W, then constant, or cosine from 1 at
+    i = W + 1 towards 0 at i = ``iterations`` + 1."""
+    if iteration <= s.warmup:
+        return iteration / (s.warmup + 1)
     if s.schedule == "cosine":
-        progress = (iteration - warmup) / max(1, iterations - warmup)
+        progress = (iteration - 1 - s.warmup) / max(1, iterations - s.warmup)
         return 0.5 * (1 + math.cos(math.pi * progress))
     return 1.0
 

@@ -79,7 +79,7 @@ def _presets_table(pattern: str, verbose: bool) -> Table:
     for name, description in presets:
         row = [name, description]
         if verbose:
-            row.append(_details(preset(name)))
+            row.append(_details(preset(name).settings()))
         table.add_row(*row)
     return table
 

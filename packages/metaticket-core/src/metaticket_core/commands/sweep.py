@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from ..config import load_config
+from ..config import RunConfig, load_config
 from ..console import console, err_console
 from ..presets import preset as get_preset
 from ..progress import Progress
@@ -50,15 +50,20 @@ def sweep_command(
 
     Finished runs are kept and unfinished ones resumed, so re-running a sweep continues it."""
     runs_dir = runs_dir or default_runs_dir()
-    base = get_preset(preset) if preset else {} if config_file else get_preset("demo")
-    config = load_config(config_file, sets=set_, base=base)
+    base = get_preset(preset) if preset else None if config_file else get_preset("demo")
+
+    def configure(point: dict[str, Any]) -> RunConfig:
+        return load_config(config_file, sets=set_, preset=base, extra=point)
+
     try:
         seed_list = [int(s) for s in seeds.split(",") if s.strip()]
     except ValueError:
         raise typer.BadParameter(f"--seeds expects integers like 0,1,2, got {seeds!r}.") from None
     sweep_id = sweep_id or time.strftime("sweep-%Y%m%d-%H%M%S")
     with Progress() as progress:
-        results = run_sweep(config, parse_grid(grid or []), seed_list, runs_dir, sweep_id, progress)
+        results = run_sweep(
+            configure, parse_grid(grid or []), seed_list, runs_dir, sweep_id, progress
+        )
     console.print(
         f"sweep [bold]{sweep_id}[/]: {len(results)} runs; mt report {sweep_id}", highlight=False
     )

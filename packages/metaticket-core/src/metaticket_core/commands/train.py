@@ -109,8 +109,8 @@ def train_command(
                 config.device = device  # the only setting a resume may change
             return config, run
         # a config file stands alone; with neither a preset nor a file, train the demo
-        base = get_preset(preset or "demo") if preset or config_file is None else {}
-        config = load_config(config_file, overrides=flags, sets=set_, base=base)
+        base = get_preset(preset or "demo") if preset or config_file is None else None
+        config = load_config(config_file, overrides=flags, sets=set_, preset=base)
         if split_file is not None:
             options = {**config.dataset_options, "split_file": str(split_file)}
             config = config.model_copy(update={"dataset_options": options})
