@@ -32,6 +32,7 @@
 set -u
 exec 2>&1 # one stream, in order, for the report
 SCRIPT=$(realpath "$0")
+[[ -n ${MT_WHEELS:-} ]] && MT_WHEELS=$(realpath "$MT_WHEELS")
 cd "$(dirname "$SCRIPT")/.."
 export PYTHONUNBUFFERED=1 COLUMNS=120
 PY=${PYTHON:-python3}
@@ -171,7 +172,7 @@ for precision in fp32 bf16; do
     stage "evaluation, $precision: episodes/s, peak MiB (benchmarks/eval_throughput.py)" 60 \
         evaluation $precision
 done
-stage "demo: mt train, Ctrl-C, mt train --resume, mt test --precision bf16" 120 demo
+stage "demo: mt train, Ctrl-C, mt train --resume, mt test --precision bf16" 150 demo
 if [[ $MODE == gpu ]]; then # the heaviest last, so that nothing waits on them; bf16 first
     stage "wrn28-10 step, bf16" 75 wrn_steps bf16
     stage "wrn28-10 step, fp32" 75 wrn_steps fp32
