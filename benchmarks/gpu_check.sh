@@ -137,7 +137,7 @@ if ((${#STAGE[@]})); then
 fi
 
 # stage TITLE LIMIT FUNCTION [ARGS]: FUNCTION in a shell of its own, stopped after LIMIT
-# seconds or what is left of the budget, whichever comes first
+# seconds or what is left of the budget, whichever comes first; its exit status
 stage() {
     local title=$1 limit=$2 start=$SECONDS rc flags=()
     shift 2
@@ -147,7 +147,7 @@ stage() {
     echo "== $title (limit $limit s, at $SECONDS s)"
     if ((limit < 10)); then
         echo "skipped: the $BUDGET s budget is spent"
-        return
+        return 1
     fi
     [[ $MODE == cpu ]] && flags=(--cpu)
     timeout -k 5 "$limit" bash "$SCRIPT" "${flags[@]}" --stage "$@"
@@ -158,12 +158,13 @@ stage() {
         echo "failed: exit status $rc"
     fi
     echo "-- $title: $((SECONDS - start)) s"
+    return $rc
 }
 
 echo "metaticket GPU check ($MODE), $(date -u '+%Y-%m-%d %H:%M UTC'), commit" \
     "$(git rev-parse --short HEAD 2>/dev/null)"
 [[ $MODE == gpu ]] && stage "install (pip)" 120 install
-stage "machine" 45 machine
+stage "machine" 45 machine || exit 1
 for precision in fp32 bf16; do
     stage "meta-training step, $precision: median ms, peak MiB (benchmarks/step_time.py)" 90 \
         steps $precision
