@@ -14,6 +14,13 @@ a baseline and runs the calls; warm-up calls are part of the window, so one-time
   the allocator keeps the pages that the warm-up freed.
 - CUDA: ``torch.cuda.max_memory_allocated()`` minus ``torch.cuda.memory_allocated()`` at the
   baseline (tensors only; the caching allocator's reserve and the CUDA context are not counted).
+  Measured in the benchmark's own process, on a freshly built learner: counting tensors needs no
+  fresh process (what else the process holds is constant during the window and in the
+  baseline), and a fresh one would pay a CUDA context start (seconds) per case. Workspaces that
+  cuBLAS and cuDNN keep from earlier calls are then not counted again.
+
+``--precision bf16`` runs the forward passes under the trainer's autocast
+(metaticket_core.precision); "fp32" is the default.
 """
 
 from __future__ import annotations
@@ -55,6 +62,8 @@ CASES = {
     "conv4": Case("conv4", (1, 28, 28), 5),
     "conv4-84": Case("conv4", (3, 84, 84), 5),
     "resnet12-84": Case("resnet12", (3, 84, 84), 1),
+    "resnet12-84-5shot": Case("resnet12", (3, 84, 84), 5),
+    "wrn28-10-84": Case("wrn28-10", (3, 84, 84), 5),
 }
 
 
@@ -81,8 +90,15 @@ def build(
 
 
 def add_machine_options(parser: argparse.ArgumentParser) -> None:
-    """--device and --threads, shared by the benchmarks."""
+    """--device, --threads and --precision, shared by the benchmarks."""
     parser.add_argument("--device", default="cpu")
+    parser.add_argument(
+        "--precision",
+        nargs="+",
+        choices=["fp32", "bf16"],
+        default=["fp32"],
+        help="each one measured in turn (bf16: the trainer's autocast)",
+    )
     parser.add_argument(
         "--threads",
         type=int,
@@ -111,11 +127,21 @@ def timer(device: str) -> Callable[[Callable[[], object]], float]:
     return time_call
 
 
+def memory_scope(device: str) -> str:
+    """What ``peak_memory`` counts on ``device``, for a table's header."""
+    if torch.device(device).type == "cuda":
+        return "CUDA tensors allocated, a fresh learner in this process"
+    return "resident set of a fresh process"
+
+
 def peak_memory(
     make: Callable[..., Callable[[], object]], args: tuple, *, calls: int, device: str, threads: int
 ) -> float:
-    """MiB: peak growth of a fresh process over ``calls`` calls of ``make(*args)``, which builds
-    everything first (see the module docstring). ``make`` must be a module-level function."""
+    """MiB: peak growth of a fresh process (with CUDA this one) over ``calls`` calls of
+    ``make(*args)``, which builds everything first (see the module docstring). ``make`` must be
+    a module-level function."""
+    if torch.device(device).type == "cuda":
+        return _grow(make, args, calls, device, threads)
     with multiprocessing.get_context("spawn").Pool(1) as pool:
         return pool.apply(_grow, (make, args, calls, device, threads))
 

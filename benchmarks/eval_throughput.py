@@ -9,14 +9,16 @@ adaptation that keeps the second-order graph; same learner, same episodes, same 
 
 5-way, queries per class = shots, 3 inner steps in both modes (the learner is built with
 inner_steps = test_inner_steps = 3); random tensors as tasks, so no data is needed. Cases as in
-benchmarks/step_time.py (default mlp and conv4 at 28x28). Before timing, the script checks that
-both modes give the same query loss on the first episode. episodes/s = 1 / median episode time,
-the modes alternating episode by episode so that load from elsewhere hits them alike. Peak
-memory: each (case, method, mode) again in a fresh process over ``--memory-episodes`` episodes;
-see benchmarks/_common.py for exactly what it is.
+benchmarks/step_time.py (default mlp and conv4 at 28x28). ``--precision fp32 bf16`` measures
+each case in both (bf16: the trainer's autocast around both modes). Before timing, the script
+checks that both modes give the same query loss on the first episode. episodes/s = 1 / median
+episode time, the modes alternating episode by episode so that load from elsewhere hits them
+alike. Peak memory: each (case, method, mode) again on a fresh learner (CPU: in a fresh process)
+over ``--memory-episodes`` episodes; see benchmarks/_common.py for exactly what it is.
 
     python benchmarks/eval_throughput.py [--cases mlp conv4] [--methods maml metaticket]
-        [--device cpu|cuda] [--threads N] [--episodes 100] [--warmup 5] [--memory-episodes 3]
+        [--device cpu|cuda] [--threads N] [--precision fp32 bf16] [--episodes 100] [--warmup 5]
+        [--memory-episodes 3]
 """
 
 from __future__ import annotations
@@ -29,9 +31,19 @@ from collections.abc import Callable
 from functools import partial
 
 import torch
-from _common import CASES, add_machine_options, build, configure, peak_memory, random_tasks, timer
+from _common import (
+    CASES,
+    add_machine_options,
+    build,
+    configure,
+    memory_scope,
+    peak_memory,
+    random_tasks,
+    timer,
+)
 
 from metaticket_core.learner import MetaLearner
+from metaticket_core.precision import autocast
 from metaticket_core.tasks import Task
 
 INNER_STEPS = 3
@@ -48,16 +60,24 @@ def with_graph(learner: MetaLearner, task: Task) -> float:
 MODES = {"graph-free": graph_free, "with graph": with_graph}
 
 
-def learner_for(case: str, method: str, device: str) -> MetaLearner:
+def evaluator(case: str, method: str, device: str, precision: str) -> Callable[[str, Task], float]:
+    """``run(mode, task)``: the query loss of ``mode`` on ``task`` in ``precision``, with a
+    learner built for the case."""
     steps = {"inner_steps": INNER_STEPS, "test_inner_steps": INNER_STEPS}
-    return build(CASES[case], method, device, **steps)[0]
+    learner = build(CASES[case], method, device, precision=precision, **steps)[0]
+
+    def run(mode: str, task: Task) -> float:
+        with autocast(precision, torch.device(device)):  # as the trainer does
+            return MODES[mode](learner, task)
+
+    return run
 
 
-def runner(case: str, method: str, mode: str, device: str) -> Callable[[], float]:
+def runner(case: str, method: str, mode: str, device: str, precision: str) -> Callable[[], float]:
     """A closure that evaluates the next of 4 fixed episodes with ``mode`` (for peak_memory)."""
-    learner = learner_for(case, method, device)
+    run = evaluator(case, method, device, precision)
     episodes = itertools.cycle(random_tasks(CASES[case], 4, seed=2, device=device))
-    return lambda: MODES[mode](learner, next(episodes))
+    return lambda: run(mode, next(episodes))
 
 
 def main() -> None:
@@ -74,26 +94,28 @@ def main() -> None:
         f"torch {torch.__version__}, {args.device}, {args.threads} thread(s), {INNER_STEPS} "
         f"inner steps, queries per class = shots; episodes/s from the median of "
         f"{args.episodes} episodes after {args.warmup} warm-up episodes\n"
-        f"peak MiB: growth of a fresh process over {args.memory_episodes} episodes"
+        f"peak MiB: growth over {args.memory_episodes} episodes; {memory_scope(args.device)}"
     )
     print(
-        f"{'case':<22} {'method':<12} {'graph-free/s':>12} {'with graph/s':>12} "
-        f"{'speed-up':>8} {'free MiB':>9} {'graph MiB':>9}"
+        f"{'case':<22} {'precision':<9} {'method':<12} {'graph-free/s':>12} "
+        f"{'with graph/s':>12} {'speed-up':>8} {'free MiB':>9} {'graph MiB':>9}"
     )
     time_call = timer(args.device)
-    for case in args.cases:
+    for case, precision in itertools.product(args.cases, args.precision):
         episodes = random_tasks(
             CASES[case], args.warmup + args.episodes, seed=2, device=args.device
         )
         for n, method in enumerate(args.methods):
-            learner = learner_for(case, method, args.device)
-            losses = [mode(learner, episodes[0]) for mode in MODES.values()]
+            run = evaluator(case, method, args.device, precision)
+            losses = [run(mode, episodes[0]) for mode in MODES]
             if not math.isclose(*losses, rel_tol=1e-4):
-                raise SystemExit(f"{case} {method}: the modes disagree: query losses {losses}")
+                raise SystemExit(
+                    f"{case} {precision} {method}: the modes disagree: query losses {losses}"
+                )
             times: dict[str, list[float]] = {m: [] for m in MODES}
             for i, task in enumerate(episodes):
                 for mode in list(MODES) if i % 2 else list(MODES)[::-1]:
-                    elapsed = time_call(partial(MODES[mode], learner, task))
+                    elapsed = time_call(partial(run, mode, task))
                     if i >= args.warmup:
                         times[mode].append(elapsed)
             rates = {m: 1 / statistics.median(t) for m, t in times.items()}
@@ -102,15 +124,15 @@ def main() -> None:
                 for mode in MODES:
                     mib = peak_memory(
                         runner,
-                        (case, method, mode, args.device),
+                        (case, method, mode, args.device, precision),
                         calls=args.memory_episodes,
                         device=args.device,
                         threads=args.threads,
                     )
                     memory[mode] = f"{mib:.1f}"
-            label = str(CASES[case]) if n == 0 else ""
+            label, shown = (str(CASES[case]), precision) if n == 0 else ("", "")
             print(
-                f"{label:<22} {method:<12} {rates['graph-free']:>12.1f} "
+                f"{label:<22} {shown:<9} {method:<12} {rates['graph-free']:>12.1f} "
                 f"{rates['with graph']:>12.1f} {rates['graph-free'] / rates['with graph']:>8.2f} "
                 f"{memory['graph-free']:>9} {memory['with graph']:>9}"
             )

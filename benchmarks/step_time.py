@@ -7,39 +7,54 @@ tensors as tasks, the same batch every step. Backbones come from the installed m
 methods from the installed methods plugin.
 
 Cases (``--cases``): mlp and conv4 on Omniglot's shape 1x28x28 (5-shot), conv4-84 on 3x84x84
-(5-shot), resnet12-84 on 3x84x84 (1-shot). Methods (``--methods``): maml, metaticket,
-metaticket+iterand (resampling pruned weights every 1000 steps as in training, so the median
+(5-shot), resnet12-84 on 3x84x84 (1-shot), resnet12-84-5shot and wrn28-10-84 on 3x84x84
+(5-shot). Methods (``--methods``): maml, metaticket, metaticket+boil (head frozen in the inner
+loop), metaticket+iterand (resampling pruned weights every 1000 steps as in training, so the median
 step has none; ``--iterand-period 1`` times the worst case), and maml-cloned, printed as
 "maml (cloned modules)": the MAML step written as the plainest per-task loop over cloned modules,
 the way older libraries (learn2learn) do it; tests/test_benchmark_cloned_maml.py checks that it
-computes our maml's meta-gradient. "x maml" is a method's median over maml's in the same case:
-for maml (cloned modules) that is plain / ours.
+computes our maml's meta-gradient. "x maml" is a method's median over maml's in the same case and
+precision: for maml (cloned modules) that is plain / ours. ``--precision fp32 bf16`` measures
+each case in both (bf16: the forward passes under the trainer's autocast).
 
 The methods of a case are built in one process and stepped in turn, step by step, so that load
-from elsewhere hits them alike. Peak memory: each (case, method) again in a fresh process over
-``--memory-steps`` steps; see benchmarks/_common.py for exactly what it is.
+from elsewhere hits them alike. Peak memory: each (case, method) again on a fresh learner (CPU:
+in a fresh process) over ``--memory-steps`` steps; see benchmarks/_common.py for exactly what it
+is.
 
     python benchmarks/step_time.py                        # issue 3: mlp, conv4; maml, metaticket
     python benchmarks/step_time.py --all --repeats 5      # issue 6: every case and method
-    python benchmarks/step_time.py [--cases mlp conv4 conv4-84 resnet12-84]
-        [--methods maml metaticket metaticket+iterand maml-cloned] [--device cpu|cuda]
-        [--threads N] [--repeats 100] [--warmup 5] [--max-seconds S] [--memory-steps 2]
+    python benchmarks/step_time.py [--cases mlp conv4 conv4-84 resnet12-84 resnet12-84-5shot
+        wrn28-10-84] [--methods maml metaticket metaticket+boil metaticket+iterand maml-cloned]
+        [--device cpu|cuda] [--threads N] [--precision fp32 bf16] [--repeats 100] [--warmup 5]
+        [--max-seconds S] [--memory-steps 2]
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import itertools
 import statistics
 import time
 from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
-from _common import CASES, add_machine_options, build, configure, peak_memory, random_tasks, timer
+from _common import (
+    CASES,
+    add_machine_options,
+    build,
+    configure,
+    memory_scope,
+    peak_memory,
+    random_tasks,
+    timer,
+)
 from torch import nn
 
 from metaticket_core.config import RunConfig
+from metaticket_core.precision import autocast
 from metaticket_core.tasks import Task
 from metaticket_core.trainer import make_optimizer, outer_settings
 
@@ -48,6 +63,7 @@ CLONED = "maml-cloned"
 METHODS = {
     "maml": "maml",
     "metaticket": "metaticket",
+    "metaticket+boil": "metaticket+boil",
     "metaticket+iterand": "metaticket+iterand",
     CLONED: "maml (cloned modules)",
 }
@@ -84,11 +100,18 @@ def cloned_maml_loss(backbone: nn.Module, tasks: list[Task], lr: float, steps: i
     return torch.stack(losses).mean()
 
 
-def stepper(case: str, method: str, iterand_period: int, device: str) -> Callable[[], None]:
+def stepper(
+    case: str, method: str, iterand_period: int, device: str, precision: str
+) -> Callable[[], None]:
     """A closure that runs one meta-training step."""
     library_method = "maml" if method == CLONED else method
     learner, config = build(
-        CASES[case], library_method, device, inner_steps=1, iterand_period=iterand_period
+        CASES[case],
+        library_method,
+        device,
+        inner_steps=1,
+        iterand_period=iterand_period,
+        precision=precision,
     )
     opt = make_optimizer(learner.meta_parameters(), outer_settings(config, learner))
     differentiated = [p for p in learner.meta_parameters() if p.requires_grad]
@@ -96,9 +119,12 @@ def stepper(case: str, method: str, iterand_period: int, device: str) -> Callabl
     iteration = 0
 
     def meta_loss() -> torch.Tensor:
-        if method == CLONED:
-            return cloned_maml_loss(learner.backbone, batch, config.inner_lr, config.inner_steps)
-        return learner.outer_loss(batch)[0]
+        with autocast(config.precision, torch.device(device)):  # as the trainer does
+            if method == CLONED:
+                return cloned_maml_loss(
+                    learner.backbone, batch, config.inner_lr, config.inner_steps
+                )
+            return learner.outer_loss(batch)[0]
 
     def step() -> None:
         nonlocal iteration
@@ -136,12 +162,17 @@ def main() -> None:
         f"{META_BATCH}, 1 inner step, second order, queries per class = shots; median of n "
         f"steps (up to {args.repeats}) after {args.warmup} warm-up steps\n"
         + (f"IteRand resamples every {args.iterand_period} step(s); " if iterand else "")
-        + f"peak MiB: growth of a fresh process over {args.memory_steps} steps"
+        + f"peak MiB: growth over {args.memory_steps} steps; {memory_scope(args.device)}"
     )
-    print(f"{'case':<22} {'method':<22} {'n':>4} {'median ms':>10} {'x maml':>7} {'peak MiB':>9}")
+    print(
+        f"{'case':<22} {'precision':<9} {'method':<22} {'n':>4} {'median ms':>10} {'x maml':>7} "
+        f"{'peak MiB':>9}"
+    )
     time_call = timer(args.device)
-    for case in args.cases:
-        steps = {m: stepper(case, m, args.iterand_period, args.device) for m in args.methods}
+    for case, precision in itertools.product(args.cases, args.precision):
+        steps = {
+            m: stepper(case, m, args.iterand_period, args.device, precision) for m in args.methods
+        }
         times: dict[str, list[float]] = {m: [] for m in steps}
         for i in range(args.warmup + args.repeats):
             if i == args.warmup:
@@ -159,15 +190,16 @@ def main() -> None:
             ratio = f"{median / medians['maml']:.3f}" if "maml" in medians else "-"
             memory = "-"
             if args.memory_steps:
-                call = (case, method, args.iterand_period, args.device)
+                call = (case, method, args.iterand_period, args.device, precision)
                 mib = peak_memory(
                     stepper, call, calls=args.memory_steps, device=args.device, threads=args.threads
                 )
                 memory = f"{mib:.1f}"
-            label = str(CASES[case]) if method == next(iter(medians)) else ""
+            first = method == next(iter(medians))
+            label, shown = (str(CASES[case]), precision) if first else ("", "")
             print(
-                f"{label:<22} {METHODS[method]:<22} {len(times[method]):>4} {median:>10.2f} "
-                f"{ratio:>7} {memory:>9}"
+                f"{label:<22} {shown:<9} {METHODS[method]:<22} {len(times[method]):>4} "
+                f"{median:>10.2f} {ratio:>7} {memory:>9}"
             )
 
 

@@ -1,10 +1,12 @@
 import json
 
 import pytest
+import torch
 
 from metaticket_core import hookimpl
 from metaticket_core.config import RunConfig, load_config, parse_set
 from metaticket_core.errors import ConfigError, UnknownNameError
+from metaticket_core.precision import check_precision
 from metaticket_core.testing import registered_plugin
 
 
@@ -116,3 +118,12 @@ def test_check_names_suggests_closest_registered():
             UnknownNameError, match=r"Unknown dataset 'glyph'\. Did you mean 'glyphs'\?"
         ):
             RunConfig(dataset="glyph").check_names()
+
+
+def test_bf16_on_a_gpu_without_it_fails_before_the_run(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: False)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda device: "Tesla V100")
+    with pytest.raises(ConfigError, match="the GPU Tesla V100 has no bfloat16 support"):
+        check_precision("bf16", torch.device("cuda"))
+    check_precision("fp32", torch.device("cuda"))
+    check_precision("bf16", torch.device("cpu"))

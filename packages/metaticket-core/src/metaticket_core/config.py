@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import ConfigError, closest
+from .precision import Precision
 from .presets import Preset
 
 
@@ -74,6 +75,9 @@ class RunConfig(BaseModel):
     # running
     seed: int = Field(0, ge=0)
     device: Literal["cpu", "cuda", "auto"] = "auto"
+    precision: Precision = Field(
+        "fp32", description="forward passes in float32, or under bfloat16 autocast (bf16)"
+    )
     val_interval: int = Field(500, ge=1, description="validate every N iterations")
     val_episodes: int = Field(100, ge=1)
     test_episodes: int = Field(1000, ge=1)

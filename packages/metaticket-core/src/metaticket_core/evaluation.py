@@ -9,6 +9,7 @@ import torch
 
 from .config import RunConfig
 from .learner import MetaLearner
+from .precision import autocast
 from .progress import Progress
 from .tasks import FewShotDataset, Split
 
@@ -75,7 +76,8 @@ def episode_scores(
         task = next(stream)
         if i % size != rank:
             continue
-        scores.append(learner.evaluate(task.to(device)))
+        with autocast(config.precision, device):
+            scores.append(learner.evaluate(task.to(device)))
         if task_bar is not None:
             task_bar.advance()
     if task_bar is not None:

@@ -10,6 +10,7 @@ import torch
 from . import checkpoint
 from .config import validate
 from .errors import MetaticketError
+from .precision import autocast
 from .runs import Run
 from .trainer import Experiment, build
 
@@ -73,7 +74,8 @@ class Predictor:
             )
         device = self.x.device
         self.support_x = support_x.to(device)
-        self.params = self.x.learner.adapt(self.support_x, support_y.to(device), self.steps)
+        with autocast(self.x.config.precision, device):
+            self.params = self.x.learner.adapt(self.support_x, support_y.to(device), self.steps)
         self.classes = tuple(classes)
 
     def fit_images(self, support: dict[str, list[Path]]) -> None:
@@ -91,9 +93,9 @@ class Predictor:
         if self.params is None:
             raise MetaticketError("Call fit() with a support set before predict().")
         batch = torch.cat([self.support_x, x.to(self.x.device)])
-        with torch.no_grad():
+        with torch.no_grad(), autocast(self.x.config.precision, self.x.device):
             logits = self.x.learner.predict(self.params, batch)[len(self.support_x) :]
-            probs = logits.softmax(-1)
+        probs = logits.float().softmax(-1)
         best = probs.max(-1)
         return [
             (self.classes[i], p)

@@ -26,6 +26,7 @@ from .distributed import SINGLE, World, all_gather, all_reduce_mean_, from_main,
 from .errors import ConfigError, MetaticketError
 from .evaluation import EvalResult, episode_scores, summarize
 from .learner import MetaLearner, OuterDefaults
+from .precision import autocast, check_precision
 from .progress import Progress
 from .registry import datasets, methods, models
 from .runs import Run, write_json
@@ -81,6 +82,7 @@ def build(config: RunConfig, cache_dir: Path | None = None, world: World = SINGL
     rank builds the same network)."""
     config.check_names()
     device = resolve_device(config.device, world)
+    check_precision(config.precision, device)
     dataset = load_dataset(config, cache_dir)
     for split in SPLITS:
         dataset.check(split, ways=config.ways, shots=config.shots, queries=config.queries)
@@ -229,7 +231,9 @@ class Trainer:
         factor = lr_factor(iteration, self.outer, self.config.iterations)
         for group in self.optimizer.param_groups:
             group["lr"] = self.outer.lr * factor
-        loss, metrics = self.x.learner.outer_loss(self.tasks(iteration), diagnostics)
+        tasks = self.tasks(iteration)
+        with autocast(self.config.precision, self.x.device):
+            loss, metrics = self.x.learner.outer_loss(tasks, diagnostics)
         self.optimizer.zero_grad(set_to_none=True)
         # only the meta-parameters: fixed tensors that the inner loop differentiates (Meta-ticket's
         # random weights, biases, BatchNorm, head) would otherwise get outer gradients too

@@ -128,7 +128,9 @@ def _detached(tensors: Params) -> Params:
 def _score(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     if targets.is_floating_point():
         return torch.mean((outputs - targets) ** 2)
-    return (outputs.argmax(dim=-1) == targets).to(outputs.dtype).mean()
+    hits = outputs.argmax(dim=-1) == targets
+    # at least float32: a bfloat16 mean (autocast's logits) would round 17/25 to 0.6797
+    return hits.to(torch.promote_types(outputs.dtype, torch.float32)).mean()
 
 
 def _score_name(targets: torch.Tensor) -> str:

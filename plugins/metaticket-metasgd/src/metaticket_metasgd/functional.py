@@ -27,7 +27,9 @@ def score(outputs: torch.Tensor, targets: torch.Tensor) -> tuple[str, torch.Tens
     """The task's metric: ``mse`` for regression, ``accuracy`` for classification."""
     if targets.is_floating_point():
         return "mse", torch.mean((outputs - targets) ** 2)
-    return "accuracy", (outputs.argmax(dim=-1) == targets).to(outputs.dtype).mean()
+    hits = outputs.argmax(dim=-1) == targets
+    # at least float32: a bfloat16 mean (autocast's logits, --precision bf16) would round
+    return "accuracy", hits.to(torch.promote_types(outputs.dtype, torch.float32)).mean()
 
 
 def inner_loop(

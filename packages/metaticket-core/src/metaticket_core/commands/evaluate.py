@@ -14,7 +14,7 @@ from ..evaluation import evaluate
 from ..inference import load_experiment
 from ..progress import Progress
 from ..runs import default_runs_dir, open_run
-from .train import JSON_OUT, RUNS_DIR
+from .train import JSON_OUT, PRECISION, RUNS_DIR
 
 RUN_ID = Annotated[str, typer.Argument(help="Run id (mt runs).")]
 EPISODES = Annotated[int | None, typer.Option(help="Test episodes.", show_default="the run's")]
@@ -38,12 +38,14 @@ def test_command(
     dataset: Annotated[str | None, typer.Option(help="Test on another dataset.")] = None,
     data_root: Annotated[Path | None, typer.Option(help="Its folder on disk.")] = None,
     checkpoint: CHECKPOINT = "last",
+    precision: PRECISION = None,
     runs_dir: RUNS_DIR = None,
     json_out: JSON_OUT = False,
 ) -> None:
     """Meta-test a run on fixed test episodes: mean accuracy (or MSE) with its 95% CI."""
     run = open_run(run_id, runs_dir or default_runs_dir())
-    changes = {k: v for k, v in {"dataset": dataset, "data_root": data_root}.items() if v}
+    chosen = {"dataset": dataset, "data_root": data_root, "precision": precision}
+    changes = {k: v for k, v in chosen.items() if v}
     if dataset and not data_root:
         changes["data_root"] = None
     with Progress() as progress:

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from .. import distributed
-from ..config import RunConfig, load_config
+from ..config import RunConfig, load_config, validate
 from ..console import console
 from ..errors import ConfigError
 from ..presets import preset as get_preset
@@ -25,6 +25,14 @@ RUNS_DIR = Annotated[
     ),
 ]
 JSON_OUT = Annotated[bool, typer.Option("--json", help="End with a one-line JSON summary.")]
+PRECISION = Annotated[
+    str | None,
+    typer.Option(
+        help="fp32, or bf16: forward passes under bfloat16 autocast (masks, scores and "
+        "optimizer state stay float32).",
+        show_default="fp32",
+    ),
+]
 
 
 def register(app: typer.Typer) -> None:
@@ -69,6 +77,7 @@ def train_command(
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Seed of everything.")] = None,
     device: Annotated[str | None, typer.Option(help="cpu, cuda or auto.")] = None,
+    precision: PRECISION = None,
     runs_dir: RUNS_DIR = None,
     run_id: Annotated[str | None, typer.Option(help="Name of the new run folder.")] = None,
     resume: Annotated[
@@ -98,16 +107,15 @@ def train_command(
         "ways": ways, "shots": shots, "queries": queries, "meta_batch": meta_batch,
         "iterations": iterations, "inner_lr": inner_lr, "inner_steps": inner_steps,
         "test_inner_steps": test_inner_steps, "outer_lr": outer_lr, "first_order": first_order,
-        "seed": seed, "device": device,
+        "seed": seed, "device": device, "precision": precision,
     }  # fmt: skip
 
     def configure() -> tuple[RunConfig, Run | None]:
         if resume:
             run = open_run(resume, runs_dir)
-            config = run.config()
-            if device:
-                config.device = device  # the only setting a resume may change
-            return config, run
+            # where and in what precision it runs: the only settings a resume may change
+            changes = {k: v for k, v in {"device": device, "precision": precision}.items() if v}
+            return validate({**run.config().model_dump(), **changes}), run
         # a config file stands alone; with neither a preset nor a file, train the demo
         base = get_preset(preset or "demo") if preset or config_file is None else None
         config = load_config(config_file, overrides=flags, sets=set_, preset=base)
