@@ -10,8 +10,10 @@ from .registry import (
     Registry,
     datasets,
     list_datasets,
+    list_loggers,
     list_methods,
     list_models,
+    loggers,
     methods,
     models,
 )
@@ -34,9 +36,11 @@ __all__ = [
     "datasets",
     "hookimpl",
     "list_datasets",
+    "list_loggers",
     "list_methods",
     "list_models",
     "load_config",
+    "loggers",
     "methods",
     "models",
 ]

@@ -26,6 +26,7 @@ from .distributed import SINGLE, World, all_gather, all_reduce_mean_, from_main,
 from .errors import ConfigError, MetaticketError
 from .evaluation import EvalResult, episode_scores, summarize
 from .learner import MetaLearner, OuterDefaults
+from .loggers import Loggers, open_loggers
 from .progress import Progress
 from .registry import datasets, methods, models
 from .runs import Run, write_json
@@ -174,6 +175,7 @@ class Trainer:
         self.checkpointed = 0  # iteration of the last checkpoint written
         self.best: float | None = None
         self.higher_is_better = experiment.dataset.task_type == "classification"
+        self.loggers = Loggers([])  # opened by fit(), on rank 0
 
     # checkpoints -------------------------------------------------------------------------
     def save(self, which: str) -> None:
@@ -290,6 +292,8 @@ class Trainer:
             input_shape=list(self.x.dataset.input_shape),
             task_type=self.x.dataset.task_type,
         )
+        if self.world.main:
+            self.loggers = open_loggers(c.loggers, self.run, start=self.iteration)
         log_every = max(1, min(c.val_interval, c.iterations // 200 or 1))
         window: list[dict[str, float]] = []
         bar = self.progress.task("train", c.iterations, completed=self.iteration)
@@ -317,6 +321,8 @@ class Trainer:
         except TrainingDiverged:
             self._status(state="diverged")
             raise
+        finally:
+            self.loggers.close()
         if c.iterations == 0:  # the untrained start, kept so that it can be tested again
             self.save("last")
         self._status(
@@ -343,7 +349,8 @@ class Trainer:
                 f"val_{result.metric}": result.mean,
                 "val_ci95": result.ci95,
                 "val_loss": result.loss,
-            }
+            },
+            histograms=self.x.learner.scores(),
         )
         improved = self.best is None or (
             result.mean > self.best if self.higher_is_better else result.mean < self.best
@@ -360,8 +367,6 @@ class Trainer:
         """Train to the end (from the last checkpoint when resuming), then meta-test."""
         if resume:
             self.restore("last")
-            if self.world.main:
-                self.run.truncate_metrics(self.iteration)
             self.progress.log(f"resuming {self.run.id} from iteration {self.iteration}")
         self.fit()
         return self.test()
@@ -378,9 +383,13 @@ class Trainer:
         if self.world.main:
             self.run.update_status(**changes)
 
-    def _log(self, record: dict[str, float]) -> None:
-        if self.world.main:
-            self.run.log(record)
+    def _log(self, record: dict[str, float], histograms: dict | None = None) -> None:
+        """To every logger (rank 0 alone has any); ``histograms``: mask scores by layer."""
+        self.loggers.log(record)
+        if histograms:
+            self.loggers.histograms(
+                record["iteration"], {f"mask_scores/{k}": v for k, v in histograms.items()}
+            )
 
 
 def _bar_info(record: dict[str, float]) -> str:

@@ -11,9 +11,9 @@ from ..console import console
 from ..errors import closest
 from ..plugins import plugin_manager
 from ..presets import list_presets, preset
-from ..registry import Registry, datasets, methods, models
+from ..registry import Registry, datasets, loggers, methods, models
 
-KINDS = {"methods": methods, "models": models, "datasets": datasets}
+KINDS = {"methods": methods, "models": models, "datasets": datasets, "loggers": loggers}
 WHAT = (*KINDS, "presets", "plugins")
 
 
@@ -30,7 +30,7 @@ def list_command(
     ] = "*",
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show details.")] = False,
 ) -> None:
-    """List the registered methods, models, datasets, the presets and the plugins."""
+    """List the registered methods, models, datasets, loggers, the presets and the plugins."""
     if what is not None and what not in WHAT:
         hint = closest(what, WHAT)
         did = f" Did you mean {hint!r}?" if hint else ""
