@@ -20,13 +20,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import checkpoint
+from . import checkpoint, loggers
 from .config import RunConfig
 from .distributed import SINGLE, World, all_gather, all_reduce_mean_, from_main, share
 from .errors import ConfigError, MetaticketError
 from .evaluation import EvalResult, episode_scores, summarize
 from .learner import MetaLearner, OuterDefaults
-from .loggers import Loggers, open_loggers
 from .progress import Progress
 from .registry import datasets, methods, models
 from .runs import Run, write_json
@@ -175,7 +174,7 @@ class Trainer:
         self.checkpointed = 0  # iteration of the last checkpoint written
         self.best: float | None = None
         self.higher_is_better = experiment.dataset.task_type == "classification"
-        self.loggers = Loggers([])  # opened by fit(), on rank 0
+        self.loggers = loggers.Loggers([])  # opened by fit(), on rank 0
 
     # checkpoints -------------------------------------------------------------------------
     def save(self, which: str) -> None:
@@ -293,7 +292,7 @@ class Trainer:
             task_type=self.x.dataset.task_type,
         )
         if self.world.main:
-            self.loggers = open_loggers(c.loggers, self.run, start=self.iteration)
+            self.loggers = loggers.open_loggers(c.loggers, self.run, start=self.iteration)
         log_every = max(1, min(c.val_interval, c.iterations // 200 or 1))
         window: list[dict[str, float]] = []
         bar = self.progress.task("train", c.iterations, completed=self.iteration)
