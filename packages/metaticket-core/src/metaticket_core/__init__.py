@@ -13,7 +13,6 @@ from .registry import (
     list_loggers,
     list_methods,
     list_models,
-    loggers,
     methods,
     models,
 )
@@ -40,7 +39,6 @@ __all__ = [
     "list_methods",
     "list_models",
     "load_config",
-    "loggers",
     "methods",
     "models",
 ]
