@@ -71,7 +71,7 @@ class Everything:
             def log(self, record):
                 self.records.append(dict(record))
 
-        register("remember", Remember, requires="json")
+        register("remember", Remember, requires="json", install="pip install 'x[json]'")
 
     @hookimpl
     def register_commands(self, app):
@@ -116,6 +116,7 @@ def test_register_loggers():
         assert logger.records == [{"iteration": 1, "loss": 0.5}]
         listed = run_cli("list", "loggers", "--verbose").stdout
         assert "remember" in listed and "requires: json" in listed
+        assert "install: pip install 'x[json]'" in listed  # as written, not as rich markup
 
 
 def test_register_commands():

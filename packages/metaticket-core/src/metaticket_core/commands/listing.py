@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from ..console import console
@@ -63,9 +64,12 @@ def _registry_table(kind: str, registry: Registry, pattern: str, verbose: bool) 
 
 
 def _details(info: dict[str, Any]) -> str:
-    return "\n".join(
-        f"{key}: {', '.join(map(str, value)) if isinstance(value, list | tuple) else value}"
-        for key, value in info.items()
+    """Plain text, never rich markup: ``metaticket-core[tensorboard]`` must print as written."""
+    return escape(
+        "\n".join(
+            f"{key}: {', '.join(map(str, value)) if isinstance(value, list | tuple) else value}"
+            for key, value in info.items()
+        )
     )
 
 
