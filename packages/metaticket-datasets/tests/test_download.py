@@ -46,6 +46,9 @@ class Handler(BaseHTTPRequestHandler):
         asked = self.headers.get("Range")
         self.server.ranges.append(asked)
         start = int(asked.removeprefix("bytes=").rstrip("-")) if asked else 0
+        if start >= len(body) > 0:
+            self.send_error(416)  # Range Not Satisfiable: nothing past the end
+            return
         self.send_response(206 if asked else 200)
         if asked:
             self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
@@ -226,6 +229,16 @@ def test_interrupted_download_resumes_with_a_range_request(serve, server, dirs, 
     resumed = mt_data("download", "omniglot", dirs)
     assert resumed.exit_code == 0, resumed.stderr
     assert server.ranges == [None, f"bytes={half}-"]
+    assert mt_data("check", "omniglot", dirs).exit_code == 0
+
+
+def test_a_complete_download_is_not_fetched_again(serve, server, dirs, omniglot_root):
+    body = zipped(omniglot_root, "images_background")
+    serve("omniglot", {"b.zip": body}, provides={"b.zip": ("images_background",)})
+    (dirs[1] / "downloads").mkdir(parents=True)
+    (dirs[1] / "downloads" / "b.zip.part").write_bytes(body)  # stopped before unpacking
+    assert mt_data("download", "omniglot", dirs).exit_code == 0
+    assert server.ranges == [f"bytes={len(body)}-"]  # answered 416: nothing more to fetch
     assert mt_data("check", "omniglot", dirs).exit_code == 0
 
 

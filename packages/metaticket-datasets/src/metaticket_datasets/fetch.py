@@ -21,7 +21,6 @@ import tempfile
 import urllib.error
 import urllib.request
 import zipfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,7 +112,7 @@ def download(archive: Archive, downloads: Path) -> Path:
             _ByteBar(archive.filename, total, have) as bar,
         ):
             try:
-                for chunk in _chunks(response):
+                while chunk := response.read(CHUNK):
                     f.write(chunk)
                     bar.advance(len(chunk))
             except (http.client.HTTPException, OSError) as exc:
@@ -121,11 +120,6 @@ def download(archive: Archive, downloads: Path) -> Path:
     if total is not None and part.stat().st_size < total:
         raise _stopped(archive, part, total, "the connection closed early")
     return part
-
-
-def _chunks(response: http.client.HTTPResponse) -> Iterator[bytes]:
-    while chunk := response.read(CHUNK):
-        yield chunk
 
 
 def _stopped(archive: Archive, part: Path, total: int | None, why: str) -> DataError:
