@@ -12,9 +12,17 @@ from pathlib import Path
 import pytest
 import torch
 
-from metaticket_core import hookimpl, hookspecs, list_datasets, list_methods, list_models
+from metaticket_core import (
+    hookimpl,
+    hookspecs,
+    list_datasets,
+    list_loggers,
+    list_methods,
+    list_models,
+)
 from metaticket_core.errors import PluginError
-from metaticket_core.registry import datasets, methods, models
+from metaticket_core.loggers import Logger
+from metaticket_core.registry import datasets, loggers, methods, models
 from metaticket_core.testing import isolated_plugins, registered_plugin, run_cli
 
 GUIDE = Path(__file__).resolve().parents[1] / "docs" / "PLUGINS.md"
@@ -53,6 +61,19 @@ class Everything:
         register("noop", lambda backbone, config: (backbone, config), description="does nothing")
 
     @hookimpl
+    def register_loggers(self, register):
+        class Remember(Logger):
+            """Keeps the records."""
+
+            def __init__(self, run, *, start):
+                self.records = []
+
+            def log(self, record):
+                self.records.append(dict(record))
+
+        register("remember", Remember, requires="json", install="pip install 'x[json]'")
+
+    @hookimpl
     def register_commands(self, app):
         @app.command("hello")
         def hello(name: str = "world") -> None:
@@ -84,6 +105,20 @@ def test_register_methods():
         assert "noop" in run_cli("list", "methods").stdout
 
 
+def test_register_loggers():
+    with registered_plugin(Everything(), "every"):
+        assert "remember" in list_loggers()
+        entry = loggers().get("remember")
+        assert entry.plugin == "every" and entry.description == "Keeps the records."
+        logger = entry.factory(None, start=0)
+        logger.log({"iteration": 1, "loss": 0.5})
+        logger.close()
+        assert logger.records == [{"iteration": 1, "loss": 0.5}]
+        listed = run_cli("list", "loggers", "--verbose").stdout
+        assert "remember" in listed and "requires: json" in listed
+        assert "install: pip install 'x[json]'" in listed  # as written, not as rich markup
+
+
 def test_register_commands():
     with registered_plugin(Everything(), "every"):
         result = run_cli("hello", "--name", "plugin")
@@ -95,6 +130,7 @@ HOOK_TESTS = {
     "register_datasets": test_register_datasets,
     "register_models": test_register_models,
     "register_methods": test_register_methods,
+    "register_loggers": test_register_loggers,
     "register_commands": test_register_commands,
 }
 

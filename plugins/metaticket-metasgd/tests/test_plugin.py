@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from importlib import metadata
 
 import pytest
 
-from metaticket_core import list_datasets, list_methods, list_models, load_config
+from metaticket_core import list_datasets, list_loggers, list_methods, list_models, load_config
 from metaticket_core.runs import create_run
 from metaticket_core.testing import isolated_plugins
 from metaticket_core.trainer import Trainer, build
@@ -24,7 +25,9 @@ def test_installed_plugin_loads_through_the_entry_point():
     with isolated_plugins(load_entry_points=True) as pm:
         info = {p.name: p for p in pm.describe()}["metasgd"]
         assert info.distribution == "metaticket-metasgd" and info.error is None
-        assert info.hooks == ("register_datasets", "register_methods", "register_models")
+        assert info.hooks == (
+            "register_datasets", "register_loggers", "register_methods", "register_models"
+        )  # fmt: skip
         assert set(NAMES["methods"]) <= set(list_methods("*metasgd"))
 
 
@@ -39,6 +42,7 @@ def test_registers_exactly_its_names(metasgd_plugin):
     assert list_methods() == NAMES["methods"]
     assert list_models() == NAMES["models"]
     assert list_datasets() == NAMES["datasets"]
+    assert list_loggers() == ["csv", "jsonl", "summary", "tensorboard"]  # core's and summary
 
 
 @pytest.mark.parametrize("method", NAMES["methods"])
@@ -48,6 +52,7 @@ def test_trains_and_tests_with_core_alone(metasgd_plugin, image_root, tmp_path, 
         "data_root": image_root, "ways": 3, "shots": 1, "queries": 2, "meta_batch": 2,
         "iterations": 3, "val_interval": 3, "val_episodes": 2, "test_episodes": 3,
         "device": "cpu", "model_options": {"channels": 4}, "dataset_options": {"size": 12},
+        "loggers": ["summary"],
     })  # fmt: skip
     experiment = build(config, cache_dir=tmp_path / "cache")
     trainer = Trainer(experiment, create_run(config, tmp_path / "runs", "r"))
@@ -55,3 +60,5 @@ def test_trains_and_tests_with_core_alone(metasgd_plugin, image_root, tmp_path, 
     result = trainer.test()
     assert result.metric == "accuracy" and result.episodes == 3 and 0 <= result.mean <= 1
     assert trainer.optimizer.defaults["lr"] == 1e-3  # Adam 1e-3 from the method's OuterDefaults
+    last = {k: v for record in trainer.run.metrics() for k, v in record.items()}
+    assert json.loads((trainer.run.path / "summary.json").read_text()) == last

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import ConfigError, closest
 from .precision import Precision
@@ -81,14 +81,32 @@ class RunConfig(BaseModel):
     val_interval: int = Field(500, ge=1, description="validate every N iterations")
     val_episodes: int = Field(100, ge=1)
     test_episodes: int = Field(1000, ge=1)
+    loggers: list[str] = Field(
+        default_factory=list,
+        description="metric loggers besides metrics.jsonl (mt list loggers), e.g. tensorboard,csv",
+    )
+
+    @field_validator("loggers", mode="before")
+    @classmethod
+    def _comma_lists(cls, value: Any) -> Any:
+        """``tensorboard,csv``, ``[tensorboard, csv]`` or both mixed; each name once."""
+        if isinstance(value, str):
+            value = [value]
+        if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+            names = [n.strip() for v in value for n in v.split(",")]
+            return list(dict.fromkeys(n for n in names if n))
+        return value
 
     def check_names(self) -> None:
-        """Raise UnknownNameError (with a suggestion) for unregistered method, model or dataset."""
+        """Raise UnknownNameError (with a suggestion) for an unregistered method, model, dataset
+        or logger, ConfigError for a logger whose package is missing."""
+        from .loggers import check_loggers
         from .registry import datasets, methods, models
 
         methods().get(self.method)
         models().get(self.model)
         datasets().get(self.dataset)
+        check_loggers(self.loggers)
 
 
 def load_config(

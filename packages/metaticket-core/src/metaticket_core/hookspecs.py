@@ -26,5 +26,10 @@ def register_methods(register: Any) -> None:
 
 
 @hookspec
+def register_loggers(register: Any) -> None:
+    """Register metric loggers (``mt train --log NAME``): ``register(name, factory, ...)``."""
+
+
+@hookspec
 def register_commands(app: Any) -> None:
     """Add commands to the ``mt`` Typer app: ``@app.command()``."""

@@ -1,4 +1,5 @@
-"""Core's own plugin: the built-in commands, registered through the same hook as any plugin's."""
+"""Core's own plugin: the built-in commands and loggers, registered through the same hooks as any
+plugin's."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from typing import Any
 
 from .commands import config, evaluate, listing, plot, predict, runs, sweep, tickets, train
 from .hookspecs import hookimpl
+from .loggers import CsvLogger, JsonlLogger, tensorboard
 
 
 @hookimpl
@@ -19,3 +21,15 @@ def register_commands(app: Any) -> None:
     plot.register(app)
     predict.register(app)
     sweep.register(app)
+
+
+@hookimpl
+def register_loggers(register: Any) -> None:
+    register("jsonl", JsonlLogger)
+    register("csv", CsvLogger)
+    register(
+        "tensorboard",
+        tensorboard,
+        requires="tensorboard",
+        install="pip install 'metaticket-core[tensorboard]'",
+    )

@@ -1,4 +1,5 @@
-"""Name -> factory registries for datasets, models and methods, filled by the plugins' hooks.
+"""Name -> factory registries for datasets, models, methods and loggers, filled by the plugins'
+hooks.
 
 Registries are rebuilt from the plugin manager on each call, so registering or unregistering a
 plugin (as tests do) is seen at once; the hooks only hand over factories, which is cheap.
@@ -80,7 +81,12 @@ class Registry:
         return len(self._entries)
 
 
-HOOKS = {"dataset": "register_datasets", "model": "register_models", "method": "register_methods"}
+HOOKS = {
+    "dataset": "register_datasets",
+    "model": "register_models",
+    "method": "register_methods",
+    "logger": "register_loggers",
+}
 
 
 def build_registry(kind: str) -> Registry:
@@ -119,6 +125,10 @@ def methods() -> Registry:
     return build_registry("method")
 
 
+def loggers() -> Registry:
+    return build_registry("logger")
+
+
 def list_datasets(pattern: str = "*") -> list[str]:
     return datasets().names(pattern)
 
@@ -129,3 +139,7 @@ def list_models(pattern: str = "*") -> list[str]:
 
 def list_methods(pattern: str = "*") -> list[str]:
     return methods().names(pattern)
+
+
+def list_loggers(pattern: str = "*") -> list[str]:
+    return loggers().names(pattern)

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import checkpoint
+from . import checkpoint, loggers
 from .config import RunConfig
 from .distributed import SINGLE, World, all_gather, all_reduce_mean_, from_main, share
 from .errors import ConfigError, MetaticketError
@@ -176,6 +176,7 @@ class Trainer:
         self.checkpointed = 0  # iteration of the last checkpoint written
         self.best: float | None = None
         self.higher_is_better = experiment.dataset.task_type == "classification"
+        self.loggers = loggers.Loggers([])  # opened by fit(), on rank 0
 
     # checkpoints -------------------------------------------------------------------------
     def save(self, which: str) -> None:
@@ -294,6 +295,8 @@ class Trainer:
             input_shape=list(self.x.dataset.input_shape),
             task_type=self.x.dataset.task_type,
         )
+        if self.world.main:
+            self.loggers = loggers.open_loggers(c.loggers, self.run, start=self.iteration)
         log_every = max(1, min(c.val_interval, c.iterations // 200 or 1))
         window: list[dict[str, float]] = []
         bar = self.progress.task("train", c.iterations, completed=self.iteration)
@@ -321,6 +324,8 @@ class Trainer:
         except TrainingDiverged:
             self._status(state="diverged")
             raise
+        finally:
+            self.loggers.close()
         if c.iterations == 0:  # the untrained start, kept so that it can be tested again
             self.save("last")
         self._status(
@@ -347,7 +352,8 @@ class Trainer:
                 f"val_{result.metric}": result.mean,
                 "val_ci95": result.ci95,
                 "val_loss": result.loss,
-            }
+            },
+            histograms=self.x.learner.scores(),
         )
         improved = self.best is None or (
             result.mean > self.best if self.higher_is_better else result.mean < self.best
@@ -364,8 +370,6 @@ class Trainer:
         """Train to the end (from the last checkpoint when resuming), then meta-test."""
         if resume:
             self.restore("last")
-            if self.world.main:
-                self.run.truncate_metrics(self.iteration)
             self.progress.log(f"resuming {self.run.id} from iteration {self.iteration}")
         self.fit()
         return self.test()
@@ -382,9 +386,13 @@ class Trainer:
         if self.world.main:
             self.run.update_status(**changes)
 
-    def _log(self, record: dict[str, float]) -> None:
-        if self.world.main:
-            self.run.log(record)
+    def _log(self, record: dict[str, float], histograms: dict | None = None) -> None:
+        """To every logger (rank 0 alone has any); ``histograms``: mask scores by layer."""
+        self.loggers.log(record)
+        if histograms:
+            self.loggers.histograms(
+                record["iteration"], {f"mask_scores/{k}": v for k, v in histograms.items()}
+            )
 
 
 def _bar_info(record: dict[str, float]) -> str:

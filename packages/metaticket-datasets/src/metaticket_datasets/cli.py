@@ -1,4 +1,6 @@
-"""``mt preview``: a picture of sample classes, so a person can judge a dataset (or compare two)."""
+"""The datasets plugin's commands: ``mt preview``, a picture of sample classes so a person can
+judge a dataset (or compare two), and ``mt data``, which fetches the archives that have a stable
+public address and checks what a data root holds."""
 
 from __future__ import annotations
 
@@ -9,9 +11,26 @@ import typer
 
 from metaticket_core.console import console
 
+data_app = typer.Typer(
+    help="Download datasets that have stable public archives (checksums verified), and check a "
+    "data root.",
+    no_args_is_help=True,
+)
+NAME = Annotated[str, typer.Argument(help="Dataset name (mt data list).", show_default=False)]
+ROOT = Annotated[
+    Path,
+    typer.Option(
+        "--root",
+        help="The dataset's folder: archives are unpacked here; pass it to mt train as "
+        "--data-root.",
+        show_default=False,
+    ),
+]
+
 
 def register(app: typer.Typer) -> None:
     app.command("preview")(preview_command)
+    app.add_typer(data_app, name="data")
 
 
 def preview_command(
@@ -59,3 +78,111 @@ def preview_command(
         panels, output, split=split, classes=classes, examples=examples, seed=seed, scale=scale
     )
     console.print(f"Saved {output} ({size[0]}x{size[1]} pixels, {split} split).")
+
+
+@data_app.command("list")
+def data_list_command() -> None:
+    """The datasets mt can download, their archives and checksum sources, and those it cannot."""
+    from rich.table import Table
+
+    from .sources import SOURCES, UNAVAILABLE
+
+    table = Table(title="downloadable", title_justify="left")
+    table.add_column("name", style="bold cyan", no_wrap=True)
+    table.add_column("archive", no_wrap=True)
+    table.add_column("MD5", no_wrap=True)
+    table.add_column("checksum from")
+    for name, archives in SOURCES.items():
+        for archive in archives:
+            table.add_row(name, archive.filename, archive.md5, archive.checksum_from)
+    console.print(table)
+    table = Table(title="not downloadable", title_justify="left")
+    table.add_column("name", style="bold cyan")
+    table.add_column("why, and how to get it")
+    for name, reason in UNAVAILABLE.items():
+        table.add_row(name, reason)
+    console.print(table)
+
+
+@data_app.command("download")
+def data_download_command(
+    name: NAME,
+    root: ROOT,
+    cache_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--cache-dir",
+            help="Where partial downloads wait to be resumed (default: $MT_CACHE_DIR or "
+            "~/.cache/metaticket).",
+        ),
+    ] = None,
+) -> None:
+    """Download NAME's archives into --root, verify their MD5 and unpack them safely.
+
+    The layout is the one mt train --data-root reads. Run it again to resume an interrupted
+    download."""
+    from metaticket_core.errors import DataError
+    from metaticket_core.tasks import default_cache_dir
+
+    from .fetch import check, install
+    from .sources import AFTERWARDS
+
+    root = root.expanduser()
+    downloads = (cache_dir or default_cache_dir()) / "downloads"
+    for archive in archives_of(name):
+        status = check(archive, root)
+        if status.state == "present":
+            console.print(
+                f"{archive.filename}: already present in {root}", highlight=False, soft_wrap=True
+            )
+            continue
+        if status.state == "corrupt":  # say so before a long download, not after it
+            raise DataError(
+                f"{archive.filename} in {root} is corrupt ({status.detail}): move "
+                f"{', '.join(archive.provides)} away, then run the command again."
+            )
+        console.print(f"{archive.filename} from {archive.url}", highlight=False, soft_wrap=True)
+        install(archive, root, downloads)
+    ready = f"{name} is ready: mt train --dataset {name} --data-root {root}"
+    console.print(ready, highlight=False, soft_wrap=True)
+    if name in AFTERWARDS:
+        console.print(f"Note: {AFTERWARDS[name]}.", highlight=False, soft_wrap=True)
+
+
+@data_app.command("check")
+def data_check_command(name: NAME, root: ROOT) -> None:
+    """Report each of NAME's archives under --root as present, missing or corrupt.
+
+    Exit status 1 unless all are present."""
+    from metaticket_core.errors import DataError
+
+    from .fetch import check
+
+    root = root.expanduser()
+    statuses = [check(archive, root) for archive in archives_of(name)]
+    for s in statuses:
+        color = {"present": "green", "missing": "yellow", "corrupt": "red"}[s.state]
+        console.print(
+            f"{s.archive.filename}: [{color}]{s.state}[/] ({s.detail})",
+            highlight=False,
+            soft_wrap=True,
+        )
+    bad = [s for s in statuses if s.state != "present"]
+    if bad:
+        raise DataError(
+            f"{name} in {root}: {len(bad)} of {len(statuses)} archives {' or '.join(sorted({s.state for s in bad}))}; "
+            f"mt data download {name} --root {root} fetches what is missing."
+        )
+
+
+def archives_of(name: str):
+    """The archives of a downloadable dataset; for others, why not and what to do instead."""
+    from metaticket_core.errors import DataError, UnknownNameError
+
+    from .sources import SOURCES, UNAVAILABLE
+
+    if name in UNAVAILABLE:
+        raise DataError(f"{name} cannot be downloaded: {UNAVAILABLE[name]}.")
+    if name not in SOURCES:
+        raise UnknownNameError("downloadable dataset", name, SOURCES)
+    return SOURCES[name]

@@ -50,7 +50,7 @@ def require_root(name: str, root: Path | None, expected: str) -> Path:
     if root is None:
         raise DataError(
             f"Dataset {name!r} reads files: --data-root is required (the folder that contains "
-            f"{expected}). Nothing is downloaded."
+            f"{expected}). Runs download nothing: see mt data download."
         )
     if not root.is_dir():
         raise DataError(

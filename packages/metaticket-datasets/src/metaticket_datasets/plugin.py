@@ -1,4 +1,5 @@
-"""The datasets plugin: registers the built-in few-shot datasets and the ``mt preview`` command.
+"""The datasets plugin: registers the built-in few-shot datasets and the ``mt preview`` and
+``mt data`` commands.
 
 Loaders are imported only when a dataset is built, so ``mt`` starts without numpy, Pillow or torch.
 """

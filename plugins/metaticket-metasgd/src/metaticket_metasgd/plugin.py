@@ -13,6 +13,7 @@ from metaticket_core import hookimpl
 from .backbone import build_tiny_conv
 from .imagefolder import load as load_image_folder
 from .metasgd import metasgd, metaticket_metasgd
+from .summary import SummaryLogger
 
 
 @hookimpl
@@ -39,3 +40,8 @@ def register_datasets(register: Any) -> None:
         split="the split file (split_file=PATH, default <root>/split.json)",
         options="split_file=PATH, size=28, channels=1|3",
     )
+
+
+@hookimpl
+def register_loggers(register: Any) -> None:
+    register("summary", SummaryLogger)

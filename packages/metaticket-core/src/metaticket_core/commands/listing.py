@@ -5,15 +5,16 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from ..console import console
 from ..errors import closest
 from ..plugins import plugin_manager
 from ..presets import list_presets, preset
-from ..registry import Registry, datasets, methods, models
+from ..registry import Registry, datasets, loggers, methods, models
 
-KINDS = {"methods": methods, "models": models, "datasets": datasets}
+KINDS = {"methods": methods, "models": models, "datasets": datasets, "loggers": loggers}
 WHAT = (*KINDS, "presets", "plugins")
 
 
@@ -30,7 +31,7 @@ def list_command(
     ] = "*",
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show details.")] = False,
 ) -> None:
-    """List the registered methods, models, datasets, the presets and the plugins."""
+    """List the registered methods, models, datasets, loggers, the presets and the plugins."""
     if what is not None and what not in WHAT:
         hint = closest(what, WHAT)
         did = f" Did you mean {hint!r}?" if hint else ""
@@ -63,9 +64,12 @@ def _registry_table(kind: str, registry: Registry, pattern: str, verbose: bool) 
 
 
 def _details(info: dict[str, Any]) -> str:
-    return "\n".join(
-        f"{key}: {', '.join(map(str, value)) if isinstance(value, list | tuple) else value}"
-        for key, value in info.items()
+    """Plain text, never rich markup: ``metaticket-core[tensorboard]`` must print as written."""
+    return escape(
+        "\n".join(
+            f"{key}: {', '.join(map(str, value)) if isinstance(value, list | tuple) else value}"
+            for key, value in info.items()
+        )
     )
 
 

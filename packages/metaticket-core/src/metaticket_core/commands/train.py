@@ -94,6 +94,13 @@ def train_command(
             "one GPU each with CUDA, gloo on CPU). The meta-batch must divide by it.",
         ),
     ] = None,
+    log: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Also log metrics to these loggers (repeatable or comma separated; mt list "
+            "loggers): tensorboard, csv. metrics.jsonl is always written.",
+        ),
+    ] = None,
     json_out: JSON_OUT = False,
 ) -> None:
     """Meta-train, validating on fixed meta-val episodes, then meta-test the final checkpoint.
@@ -109,6 +116,7 @@ def train_command(
         "test_inner_steps": test_inner_steps, "outer_lr": outer_lr, "first_order": first_order,
         "seed": seed, "device": device, "precision": precision,
     }  # fmt: skip
+    flags["loggers"] = log or None  # an empty list would clear a config file's loggers
 
     def configure() -> tuple[RunConfig, Run | None]:
         if resume:

@@ -1,0 +1,342 @@
+"""``mt data download`` and ``mt data check`` against a local HTTP server on 127.0.0.1 serving
+archives built here; the URL/checksum table is swapped for the test's (monkeypatch), never the
+internet. Every failure is one line on stderr and leaves nothing under the root."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import tarfile
+import threading
+import zipfile
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from metaticket_core.testing import run_cli
+from metaticket_datasets import sources
+from metaticket_datasets.sources import Archive
+
+
+class Server(ThreadingHTTPServer):
+    """Serves ``files`` by name, honouring ``Range: bytes=N-``; ``cut[name] = n`` sends only n
+    bytes of the next response to it, then drops the connection."""
+
+    def __init__(self):
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.files: dict[str, bytes] = {}
+        self.cut: dict[str, int] = {}
+        self.ranges: list[str | None] = []
+
+    def url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/{name}"
+
+
+class Handler(BaseHTTPRequestHandler):
+    server: Server
+
+    def do_GET(self):
+        name = self.path.lstrip("/")
+        body = self.server.files.get(name)
+        if body is None:
+            self.send_error(404)
+            return
+        asked = self.headers.get("Range")
+        self.server.ranges.append(asked)
+        start = int(asked.removeprefix("bytes=").rstrip("-")) if asked else 0
+        if start >= len(body) > 0:
+            self.send_error(416)  # Range Not Satisfiable: nothing past the end
+            return
+        self.send_response(206 if asked else 200)
+        if asked:
+            self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
+        self.send_header("Content-Length", str(len(body) - start))
+        self.end_headers()
+        self.wfile.write(body[start:][: self.server.cut.pop(name, None)])
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(autouse=True)
+def _wide(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")  # rich must not cut what the tests look for
+
+
+@pytest.fixture
+def server():
+    server = Server()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def serve(server, monkeypatch):
+    """``serve(dataset, {filename: bytes}, provides={filename: (...)})``: put the files on the
+    server and make them the dataset's archives, with their true MD5 unless ``md5`` says."""
+
+    def serve(dataset, files, provides, md5=None):
+        archives = []
+        for name, body in files.items():
+            server.files[name] = body
+            digest = (md5 or {}).get(name) or hashlib.md5(body).hexdigest()
+            archives.append(Archive(server.url(name), digest, "this test", provides[name]))
+        monkeypatch.setitem(sources.SOURCES, dataset, tuple(archives))
+
+    return serve
+
+
+@pytest.fixture
+def dirs(tmp_path):
+    return tmp_path / "data" / "root", tmp_path / "cache"
+
+
+def mt_data(command, dataset, dirs):
+    root, cache = dirs
+    extra = ["--cache-dir", str(cache)] if command == "download" else []
+    return run_cli("data", command, dataset, "--root", str(root), *extra)
+
+
+def zipped(folder: Path, *names: str) -> bytes:
+    """A zip of ``folder``'s entries ``names``, as paths relative to ``folder``."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        for name in names:
+            for path in sorted((folder / name).rglob("*")) or [folder / name]:
+                zf.write(path, path.relative_to(folder).as_posix())
+    return buffer.getvalue()
+
+
+def tarred(members: dict[str, bytes], links: dict[str, str] | None = None) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tf:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+        for name, target in (links or {}).items():
+            info = tarfile.TarInfo(name)
+            info.type, info.linkname = tarfile.SYMTYPE, target
+            tf.addfile(info)
+    return buffer.getvalue()
+
+
+def failed_cleanly(result, dirs, message):
+    """One line on stderr saying ``message``; nothing under the root (not even the root)."""
+    assert result.exit_code == 1, result.stdout
+    assert result.stderr.count("\n") == 1 and re.search(message, result.stderr), result.stderr
+    assert not dirs[0].exists()
+    assert not (dirs[0].parent / "evil.txt").exists()
+
+
+# success: the readers' layout, check, and nothing fetched twice ------------------------------
+def test_omniglot_two_zips_unpack_where_the_reader_looks(serve, server, dirs, omniglot_root, build):
+    serve(
+        "omniglot",
+        {f"{s}.zip": zipped(omniglot_root, s) for s in ("images_background", "images_evaluation")},
+        provides={f"{s}.zip": (s,) for s in ("images_background", "images_evaluation")},
+    )
+    result = mt_data("download", "omniglot", dirs)
+    assert result.exit_code == 0, result.stderr
+    assert f"mt train --dataset omniglot --data-root {dirs[0]}" in result.stdout
+    root, cache = dirs
+    assert sorted(p.name for p in root.iterdir()) == [
+        ".metaticket", "images_background", "images_evaluation"
+    ]  # fmt: skip
+    assert not any((cache / "downloads").iterdir())  # archives are not kept
+    dataset = build("omniglot", root, cache / "decoded", split="background")
+    assert dataset.images.shape == (10 * 4, 1, 28, 28)  # characters x drawings
+
+    checked = mt_data("check", "omniglot", dirs)
+    assert checked.exit_code == 0 and checked.stdout.count(": present (") == 2
+
+    requests = len(server.ranges)
+    again = mt_data("download", "omniglot", dirs)
+    assert again.exit_code == 0 and again.stdout.count("already present") == 2
+    assert len(server.ranges) == requests
+
+
+def test_tiny_imagenet_zip_is_read_by_its_loader(serve, dirs, make_tiny_imagenet, tmp_path, build):
+    make_tiny_imagenet(tmp_path / "src" / "tiny-imagenet-200")
+    zip_bytes = zipped(tmp_path / "src", "tiny-imagenet-200")
+    serve("tiny-imagenet", {"t.zip": zip_bytes}, provides={"t.zip": ("tiny-imagenet-200",)})
+    assert mt_data("download", "tiny-imagenet", dirs).exit_code == 0
+    dataset = build("tiny-imagenet", dirs[0], tmp_path / "decoded")
+    assert dataset.input_shape == (3, 32, 32)
+
+
+def test_tgz_and_a_plain_file_vgg_flower_layout(serve, dirs):
+    serve(
+        "vgg-flower",
+        {"102flowers.tgz": tarred({"jpg/image_00001.jpg": b"jpeg"}), "imagelabels.mat": b"mat"},
+        provides={"102flowers.tgz": ("jpg",), "imagelabels.mat": ("imagelabels.mat",)},
+    )
+    result = mt_data("download", "vgg-flower", dirs)
+    assert result.exit_code == 0, result.stderr
+    assert "split_file" in result.stdout  # what is left to do before training
+    root = dirs[0]
+    assert (root / "jpg" / "image_00001.jpg").read_bytes() == b"jpeg"
+    assert (root / "imagelabels.mat").read_bytes() == b"mat"
+
+
+def test_check_reports_present_missing_and_corrupt(serve, server, dirs, omniglot_root):
+    serve(
+        "omniglot",
+        {f"{s}.zip": zipped(omniglot_root, s) for s in ("images_background", "images_evaluation")},
+        provides={f"{s}.zip": (s,) for s in ("images_background", "images_evaluation")},
+    )
+    missing = mt_data("check", "omniglot", dirs)
+    assert missing.exit_code == 1 and missing.stdout.count(": missing (") == 2
+    assert "2 of 2 archives missing; mt data download omniglot" in missing.stderr
+
+    assert mt_data("download", "omniglot", dirs).exit_code == 0
+    root = dirs[0]
+    next(root.glob("images_background/*/*/*.png")).unlink()
+    cut = next(root.glob("images_evaluation/*/*/*.png"))
+    cut.write_bytes(cut.read_bytes()[:10])
+    checked = mt_data("check", "omniglot", dirs)
+    assert checked.exit_code == 1
+    assert "images_background.zip: corrupt (1 of 20 files missing, 0 of another size" in (
+        checked.stdout
+    )
+    assert "images_evaluation.zip: corrupt (0 of 20 files missing, 1 of another size" in (
+        checked.stdout
+    )
+    assert checked.stderr.count("\n") == 1 and "archives corrupt" in checked.stderr
+    requests = len(server.ranges)
+    refused = mt_data("download", "omniglot", dirs)
+    assert refused.exit_code == 1 and refused.stderr.count("\n") == 1
+    assert "images_background.zip in" in refused.stderr and "move images_background away" in (
+        refused.stderr
+    )
+    assert len(server.ranges) == requests  # refused before downloading
+
+
+# failures: one line, nothing under the root --------------------------------------------------
+def test_interrupted_download_resumes_with_a_range_request(serve, server, dirs, omniglot_root):
+    body = zipped(omniglot_root, "images_background")
+    serve("omniglot", {"b.zip": body}, provides={"b.zip": ("images_background",)})
+    server.cut["b.zip"] = half = len(body) // 2
+    stopped = mt_data("download", "omniglot", dirs)
+    failed_cleanly(stopped, dirs, rf"stopped at {half:,} of {len(body):,} bytes.*resume")
+    assert (dirs[1] / "downloads" / "b.zip.part").stat().st_size == half
+
+    resumed = mt_data("download", "omniglot", dirs)
+    assert resumed.exit_code == 0, resumed.stderr
+    assert server.ranges == [None, f"bytes={half}-"]
+    assert mt_data("check", "omniglot", dirs).exit_code == 0
+
+
+def test_a_complete_download_is_not_fetched_again(serve, server, dirs, omniglot_root):
+    body = zipped(omniglot_root, "images_background")
+    serve("omniglot", {"b.zip": body}, provides={"b.zip": ("images_background",)})
+    (dirs[1] / "downloads").mkdir(parents=True)
+    (dirs[1] / "downloads" / "b.zip.part").write_bytes(body)  # stopped before unpacking
+    assert mt_data("download", "omniglot", dirs).exit_code == 0
+    assert server.ranges == [f"bytes={len(body)}-"]  # answered 416: nothing more to fetch
+    assert mt_data("check", "omniglot", dirs).exit_code == 0
+
+
+def test_wrong_checksum_is_refused_before_unpacking(serve, dirs, omniglot_root):
+    body = zipped(omniglot_root, "images_background")
+    serve(
+        "omniglot",
+        {"b.zip": body},
+        provides={"b.zip": ("images_background",)},
+        md5={"b.zip": "0" * 32},
+    )
+    result = mt_data("download", "omniglot", dirs)
+    failed_cleanly(
+        result, dirs, rf"b.zip is corrupt: MD5 {hashlib.md5(body).hexdigest()}, expected 0{{32}}"
+    )
+    assert not list((dirs[1] / "downloads").iterdir())  # deleted: resuming it cannot help
+
+
+def test_truncated_archive_fails_its_checksum(serve, dirs, omniglot_root):
+    body = zipped(omniglot_root, "images_background")
+    true_md5 = hashlib.md5(body).hexdigest()
+    serve(
+        "omniglot",
+        {"b.zip": body[: len(body) // 2]},
+        provides={"b.zip": ("x",)},
+        md5={"b.zip": true_md5},
+    )
+    failed_cleanly(mt_data("download", "omniglot", dirs), dirs, rf"expected {true_md5}")
+
+
+@pytest.mark.parametrize(
+    ("name", "body"),
+    [("cut.zip", "truncated zip"), ("noise.tgz", b"\x1f\x8b not really gzip " * 50),
+     ("noise.zip", b"PK\x03\x04" + b"\x00" * 300)],
+)  # fmt: skip
+def test_corrupt_archive_with_a_matching_checksum_leaves_nothing(
+    serve, dirs, omniglot_root, name, body
+):
+    if body == "truncated zip":
+        whole = zipped(omniglot_root, "images_background")
+        body = whole[: len(whole) * 2 // 3]
+    serve("omniglot", {name: body}, provides={name: ("images_background",)})
+    failed_cleanly(
+        mt_data("download", "omniglot", dirs),
+        dirs,
+        rf"{name} cannot be unpacked, the archive is corrupt",
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "body"),
+    [
+        ("up.zip", "zip"),
+        ("up.tgz", tarred({"ok/a.txt": b"a", "../evil.txt": b"evil"})),
+        ("abs.tgz", tarred({"/tmp/evil.txt": b"evil"})),
+        ("link.tgz", tarred({"ok/a.txt": b"a"}, links={"ok/passwd": "/etc/passwd"})),
+        ("uplink.tgz", tarred({"ok/a.txt": b"a"}, links={"ok/up": "../../evil.txt"})),
+    ],
+)
+def test_members_escaping_the_root_are_refused_before_anything_is_written(serve, dirs, name, body):
+    if body == "zip":
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as zf:
+            zf.writestr("ok/a.txt", b"a")
+            zf.writestr("../evil.txt", b"evil")
+        body = buffer.getvalue()
+    serve("omniglot", {name: body}, provides={name: ("ok",)})
+    failed_cleanly(mt_data("download", "omniglot", dirs), dirs, rf"Refused to unpack {name}")
+
+
+def test_unreachable_and_missing_files_are_one_line(serve, server, dirs):
+    serve("omniglot", {"b.zip": b""}, provides={"b.zip": ("x",)})
+    del server.files["b.zip"]
+    failed_cleanly(mt_data("download", "omniglot", dirs), dirs, r"answered HTTP 404")
+    port = server.server_address[1]
+    server.shutdown()
+    server.server_close()
+    failed_cleanly(
+        mt_data("download", "omniglot", dirs), dirs, rf"Cannot reach http://127.0.0.1:{port}/b.zip"
+    )
+
+
+def test_datasets_without_a_public_archive_say_why_and_how(dirs):
+    result = mt_data("download", "miniimagenet", dirs)
+    failed_cleanly(result, dirs, r"miniimagenet cannot be downloaded: built from ImageNet")
+    unknown = mt_data("check", "omniglt", dirs)
+    assert unknown.exit_code == 1 and "Did you mean 'omniglot'?" in unknown.stderr
+
+
+def test_the_table_has_a_cited_md5_for_every_archive_and_readers_for_every_name(registry):
+    documented = (Path(__file__).parents[3] / "docs" / "DATASETS.md").read_text()
+    listed = run_cli("data", "list")
+    assert listed.exit_code == 0
+    for name, archives in sources.SOURCES.items():
+        assert name in registry and name not in sources.UNAVAILABLE
+        for archive in archives:
+            assert re.fullmatch(r"[0-9a-f]{32}", archive.md5) and archive.checksum_from
+            assert archive.url.startswith(("https://", "http://")) and archive.provides
+            assert archive.md5 in listed.stdout
+            assert f"| {archive.url} | `{archive.md5}` |" in documented
+    assert set(sources.UNAVAILABLE) <= set(registry)
