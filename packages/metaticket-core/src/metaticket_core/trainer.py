@@ -293,6 +293,7 @@ class Trainer:
             iteration=self.iteration,
             input_shape=list(self.x.dataset.input_shape),
             task_type=self.x.dataset.task_type,
+            threads=torch.get_num_threads(),
         )
         log_every = max(1, min(c.val_interval, c.iterations // 200 or 1))
         window: list[dict[str, float]] = []
