@@ -57,3 +57,15 @@ def test_data_loading_reports_missing_datasets_and_measures_the_glyphs(tmp_path)
     assert f"omniglot: skipped, {tmp_path / 'omniglot'} is absent" in lines
     first, _cached, per_second, accuracy = row(lines, "glyphs")
     assert float(first) > 0 and float(per_second) > 0 and accuracy.endswith("%")
+
+
+def test_sweep_jobs_times_one_job_against_two(omniglot_root):
+    lines = run(
+        f"sweep_jobs.py --data-root {shlex.quote(str(omniglot_root))} --iterations 2 "
+        "--episodes 2 --widths 1 --methods maml,metaticket --threads 1"
+    )
+    assert lines[0].startswith("Figure 3 grid: width 1 x maml,metaticket (2 runs), 2 iterations")
+    rows = [line.split() for line in lines[2:4]]
+    assert [row[:2] for row in rows] == [["1", "1"], ["2", "1"]]
+    assert all(float(row[2]) > 0 for row in rows)
+    assert lines[4].startswith("speed-up of --jobs 2: ") and lines[4].endswith("x")

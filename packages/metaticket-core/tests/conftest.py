@@ -6,13 +6,16 @@ trainer, runs and CLI can be tested with core alone.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 from torch import nn
 from torch.func import functional_call
 
-from metaticket_core import hookimpl
+from metaticket_core import distributed, hookimpl
 from metaticket_core.backbone import Backbone
 from metaticket_core.errors import DataError
 from metaticket_core.learner import MetaLearner, OuterDefaults
@@ -156,6 +159,15 @@ class ToyPlugin:
 def toys():
     with registered_plugin(ToyPlugin(), "toys") as plugin:
         yield plugin
+
+
+@pytest.fixture
+def toy_children(toys, monkeypatch):
+    """Processes that ``mt`` starts (ranks, sweep jobs) run toy_worker.py: the CLI with the toys
+    (``python -m metaticket_core`` would only know the installed plugins)."""
+    monkeypatch.setattr(distributed, "ENTRY_MODULE", "toy_worker")
+    here = str(Path(__file__).parent)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([here, os.environ.get("PYTHONPATH", "")]))
 
 
 @pytest.fixture

@@ -5,9 +5,7 @@ metaticket_core``, which would only know the installed plugins.
 """
 
 import json
-import os
 import time
-from pathlib import Path
 
 import pytest
 import torch
@@ -25,11 +23,8 @@ SETTINGS = {"meta_batch": 4, "iterations": 6, "val_interval": 3}
 
 
 @pytest.fixture
-def mt(tmp_path, toy_config, monkeypatch, capfd):
+def mt(tmp_path, toy_config, toy_children, monkeypatch, capfd):
     """``mt train`` on the toys with a config file; returns (exit code, stdout, stderr)."""
-    monkeypatch.setattr(distributed, "ENTRY_MODULE", "toy_worker")
-    here = str(Path(__file__).parent)
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([here, os.environ.get("PYTHONPATH", "")]))
     monkeypatch.setenv("MT_RUNS_DIR", str(tmp_path / "runs"))
     config = tmp_path / "toy.yaml"
     config.write_text(yaml.safe_dump({**toy_config, **SETTINGS}))

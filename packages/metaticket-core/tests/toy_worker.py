@@ -1,4 +1,5 @@
-"""The program each rank of a distributed test runs: the ``mt`` CLI with only the toy plugin.
+"""The program each rank of a distributed test runs, and each job of a parallel sweep: the ``mt``
+CLI with only the toy plugin (and the processes it starts run this program too).
 
 ``MT_TEST_FAIL=RANK:ITERATION`` makes that rank fail with an error of its own at that iteration,
 ``MT_TEST_HANG=RANK:ITERATION`` makes it stop answering there.
@@ -9,6 +10,7 @@ import os
 import time
 from pathlib import Path
 
+from metaticket_core import distributed
 from metaticket_core.cli import main
 from metaticket_core.errors import MetaticketError
 from metaticket_core.testing import isolated_plugins, registered_plugin
@@ -48,6 +50,7 @@ def _sabotaged(step):
 
 
 if __name__ == "__main__":
+    distributed.ENTRY_MODULE = "toy_worker"
     Trainer.step = _sabotaged(Trainer.step)
     with isolated_plugins(), registered_plugin(ToyPlugin(), "toys"):
         main()

@@ -32,7 +32,7 @@ import torch.distributed as dist
 from .errors import ConfigError, MetaticketError
 
 T = TypeVar("T")
-ENTRY_MODULE = "metaticket_core"  # what ``launch`` runs with ``python -m`` on every rank
+ENTRY_MODULE = "metaticket_core"  # what child processes run with ``python -m``: ranks, sweep jobs
 
 
 class RankLost(MetaticketError):

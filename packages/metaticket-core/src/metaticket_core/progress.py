@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import time
+from dataclasses import dataclass
 
 from rich.progress import (
     BarColumn,
@@ -80,13 +82,16 @@ class Bar:
         elapsed = time.perf_counter() - self.start
         return (self.completed - self.start_count) / elapsed if elapsed > 0 else 0.0
 
-    def advance(self, n: int = 1, info: str | None = None) -> None:
+    def advance(self, n: int = 1, info: str | None = None, rate: float | None = None) -> None:
+        """``rate``: iterations per second as measured elsewhere (a sweep job's process) rather
+        than since this bar began."""
         self.completed += n
         if info is not None:
             self.info = info
+        rate = self.rate() if rate is None else rate
         rich = self.progress._rich
         if rich is not None and self._id is not None:
-            rich.update(self._id, advance=n, info=self.info, rate=f"{self.rate():.1f} it/s")
+            rich.update(self._id, advance=n, info=self.info, rate=f"{rate:.1f} it/s")
         elif (
             self.progress.enabled
             and not self.transient
@@ -94,10 +99,41 @@ class Bar:
         ):
             self.progress.log(
                 f"{self.description} {self.completed}/{self.total} "
-                f"({self.rate():.1f} it/s) {self.info}".rstrip()
+                f"({rate:.1f} it/s) {self.info}".rstrip()
             )
 
     def done(self) -> None:
         rich = self.progress._rich
         if rich is not None and self._id is not None:
             rich.remove_task(self._id)
+
+
+@dataclass(frozen=True)
+class PlainLine:
+    """A bar's line in plain mode, read back: how a parent follows the runs it started."""
+
+    description: str
+    completed: int
+    total: int
+    rate: float
+    info: str
+
+
+_PLAIN = re.compile(
+    r"(?P<description>\S+) (?P<completed>\d+)/(?P<total>\d+) \((?P<rate>[\d.]+) it/s\) ?"
+    r"(?P<info>.*)"
+)
+
+
+def parse_plain(line: str) -> PlainLine | None:
+    """The bar that ``line`` reports (Bar.advance's plain format), or None for other lines."""
+    match = _PLAIN.fullmatch(line.strip())
+    if match is None:
+        return None
+    return PlainLine(
+        match["description"],
+        int(match["completed"]),
+        int(match["total"]),
+        float(match["rate"]),
+        match["info"],
+    )

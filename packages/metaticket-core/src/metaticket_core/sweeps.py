@@ -21,7 +21,7 @@ from .errors import ConfigError, MetaticketError
 from .evaluation import EvalResult
 from .progress import Progress
 from .runs import Run, create_run, open_run, read_json, write_json
-from .trainer import Trainer, build
+from .trainer import Experiment, Trainer, build
 
 
 def parse_grid(items: list[str]) -> dict[str, list[Any]]:
@@ -61,6 +61,40 @@ def expand(
     return points
 
 
+def plan(
+    configure: Callable[[dict[str, Any]], RunConfig],
+    grid: dict[str, list[Any]],
+    seeds: list[int],
+    runs_dir: Path,
+    sweep_id: str,
+) -> list[tuple[str, RunConfig]]:
+    """(run id, config) of every point, all validated before anything runs; writes the
+    manifest."""
+    points = [(f"{sweep_id}-{suffix}", c) for suffix, c in expand(configure, grid, seeds)]
+    for _, config in points:
+        config.check_names()
+    manifest = runs_dir / "sweeps" / f"{sweep_id}.json"
+    write_json(manifest, {"sweep": sweep_id, "grid": grid, "seeds": seeds,
+                          "runs": [run_id for run_id, _ in points]})  # fmt: skip
+    return points
+
+
+def started(run_id: str, runs_dir: Path, progress: Progress) -> tuple[Run | None, bool]:
+    """The run of a point if its folder exists, and whether it is finished (then kept)."""
+    run = open_run(run_id, runs_dir) if (runs_dir / run_id).exists() else None
+    finished = run is not None and run.test_result() is not None
+    if finished:
+        progress.log(f"{run_id}: finished, kept")
+    return run, finished
+
+
+def train_run(experiment: Experiment, run: Run, progress: Progress) -> EvalResult:
+    """Train a sweep's run from its last checkpoint, or from the start, then test it."""
+    resume = run.checkpoint("last").exists()
+    progress.log(f"{run.id}: {'resuming' if resume else 'training'}")
+    return Trainer(experiment, run, progress).complete(resume)
+
+
 def run_sweep(
     configure: Callable[[dict[str, Any]], RunConfig],
     grid: dict[str, list[Any]],
@@ -69,27 +103,17 @@ def run_sweep(
     sweep_id: str,
     progress: Progress,
 ) -> list[tuple[Run, EvalResult | None]]:
-    """Train and test every point; finished runs are kept, unfinished ones resumed."""
-    points = expand(configure, grid, seeds)
-    for _, config in points:
-        config.check_names()
-    manifest = runs_dir / "sweeps" / f"{sweep_id}.json"
-    write_json(manifest, {"sweep": sweep_id, "grid": grid, "seeds": seeds,
-                          "runs": [f"{sweep_id}-{suffix}" for suffix, _ in points]})  # fmt: skip
+    """Train and test every point, one after another; finished runs are kept, unfinished ones
+    resumed."""
     results = []
-    for suffix, config in points:
-        run_id = f"{sweep_id}-{suffix}"
-        path = runs_dir / run_id
-        run = open_run(run_id, runs_dir) if path.exists() else None
-        if run is not None and run.test_result() is not None:
-            progress.log(f"{run_id}: finished, kept")
+    for run_id, config in plan(configure, grid, seeds, runs_dir, sweep_id):
+        run, finished = started(run_id, runs_dir, progress)
+        if finished:
             results.append((run, None))
             continue
-        resume = run is not None and run.checkpoint("last").exists()
         experiment = build(run.config() if run else config)
         run = run or create_run(config, runs_dir, run_id)
-        progress.log(f"{run_id}: {'resuming' if resume else 'training'}")
-        results.append((run, Trainer(experiment, run, progress).complete(resume)))
+        results.append((run, train_run(experiment, run, progress)))
     return results
 
 

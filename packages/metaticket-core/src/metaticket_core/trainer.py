@@ -294,6 +294,7 @@ class Trainer:
             iteration=self.iteration,
             input_shape=list(self.x.dataset.input_shape),
             task_type=self.x.dataset.task_type,
+            threads=torch.get_num_threads(),
         )
         if self.world.main:
             self.loggers = loggers.open_loggers(c.loggers, self.run, start=self.iteration)

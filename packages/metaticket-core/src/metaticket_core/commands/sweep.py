@@ -12,15 +12,20 @@ from rich.table import Table
 
 from ..config import RunConfig, load_config
 from ..console import console, err_console
+from ..errors import MetaticketError
 from ..presets import preset as get_preset
 from ..progress import Progress
-from ..runs import default_runs_dir
-from ..sweeps import parse_grid, report_rows, run_sweep, sweep_runs
-from .train import RUNS_DIR
+from ..runs import default_runs_dir, open_run
+from ..sweep_jobs import run_jobs
+from ..sweeps import parse_grid, plan, report_rows, run_sweep, sweep_runs, train_run
+from ..threads import check_count, set_threads
+from ..trainer import build
+from .train import RUNS_DIR, THREADS
 
 
 def register(app: typer.Typer) -> None:
     app.command("sweep")(sweep_command)
+    app.command("sweep-job", hidden=True)(sweep_job_command)
     app.command("report")(report_command)
 
 
@@ -45,10 +50,26 @@ def sweep_command(
         str | None, typer.Option(help="Name of the sweep; run it again to continue it.")
     ] = None,
     runs_dir: RUNS_DIR = None,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            help="Runs at once, each in its own process with its share of the cores; a failed "
+            "run is reported and the others go on."
+        ),
+    ] = 1,
+    threads: Annotated[
+        int | None,
+        typer.Option(
+            help="Intra-op threads of each run.",
+            show_default="cores / jobs with --jobs, else torch's",
+        ),
+    ] = None,
 ) -> None:
     """Train and test one configuration over several seeds and an optional grid of values.
 
     Finished runs are kept and unfinished ones resumed, so re-running a sweep continues it."""
+    check_count("--jobs", jobs)
+    check_count("--threads", threads)
     runs_dir = runs_dir or default_runs_dir()
     base = get_preset(preset) if preset else None if config_file else get_preset("demo")
 
@@ -60,13 +81,35 @@ def sweep_command(
     except ValueError:
         raise typer.BadParameter(f"--seeds expects integers like 0,1,2, got {seeds!r}.") from None
     sweep_id = sweep_id or time.strftime("sweep-%Y%m%d-%H%M%S")
+    grid_values = parse_grid(grid or [])
+    failed: list[str] = []
     with Progress() as progress:
-        results = run_sweep(
-            configure, parse_grid(grid or []), seed_list, runs_dir, sweep_id, progress
+        if jobs == 1:
+            set_threads(threads)
+            count = len(run_sweep(configure, grid_values, seed_list, runs_dir, sweep_id, progress))
+        else:
+            points = plan(configure, grid_values, seed_list, runs_dir, sweep_id)
+            count = len(points)
+            failed = run_jobs(points, runs_dir, jobs, threads, progress)
+    console.print(f"sweep [bold]{sweep_id}[/]: {count} runs; mt report {sweep_id}", highlight=False)
+    if failed:
+        raise MetaticketError(
+            f"{len(failed)} of {count} runs failed: {', '.join(failed)} (their output: "
+            f"<run>/job.log); running the same sweep again retries them."
         )
-    console.print(
-        f"sweep [bold]{sweep_id}[/]: {len(results)} runs; mt report {sweep_id}", highlight=False
-    )
+
+
+def sweep_job_command(
+    run_id: Annotated[str, typer.Argument(help="The run, created by mt sweep.")],
+    runs_dir: RUNS_DIR = None,
+    threads: THREADS = None,
+) -> None:
+    """One run of mt sweep --jobs, in its own process: trained from its last checkpoint (or from
+    the start) and tested, as mt sweep --jobs 1 trains it."""
+    set_threads(threads)
+    run = open_run(run_id, runs_dir or default_runs_dir())
+    with Progress(plain=True) as progress:  # the parent reads these lines (sweep_jobs.py)
+        train_run(build(run.config()), run, progress)
 
 
 def report_command(

@@ -16,6 +16,7 @@ from ..errors import ConfigError
 from ..presets import preset as get_preset
 from ..progress import Progress
 from ..runs import Run, create_run, default_runs_dir, open_run
+from ..threads import set_threads
 from ..trainer import Experiment, Trainer, TrainingDiverged, TrainingInterrupted, build
 
 RUNS_DIR = Annotated[
@@ -31,6 +32,13 @@ PRECISION = Annotated[
         help="fp32, or bf16: forward passes under bfloat16 autocast (masks, scores and "
         "optimizer state stay float32).",
         show_default="fp32",
+    ),
+]
+THREADS = Annotated[
+    int | None,
+    typer.Option(
+        help="Intra-op threads of the process (torch.set_num_threads).",
+        show_default="torch's: one per core",
     ),
 ]
 
@@ -101,6 +109,7 @@ def train_command(
             "loggers): tensorboard, csv. metrics.jsonl is always written.",
         ),
     ] = None,
+    threads: THREADS = None,
     json_out: JSON_OUT = False,
 ) -> None:
     """Meta-train, validating on fixed meta-val episodes, then meta-test the final checkpoint.
@@ -108,6 +117,7 @@ def train_command(
     With no options: Meta-ticket on the MLP with the embedded glyphs, 5-way 5-shot (the demo).
     Also runs under torchrun (python -m metaticket_core train ...): see the README.
     """
+    set_threads(threads)
     runs_dir = runs_dir or default_runs_dir()
     flags = {
         "method": method, "model": model, "dataset": dataset, "data_root": data_root,

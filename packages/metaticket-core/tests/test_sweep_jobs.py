@@ -1,0 +1,116 @@
+"""``mt sweep --jobs N`` and ``--threads`` on the toys: each job is a ``toy_worker.py`` process."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from metaticket_core.cli import main
+from metaticket_core.progress import Progress, parse_plain
+from metaticket_core.runs import Run
+
+GRID = ["--seeds", "0", "--grid", "inner_lr=0.3,0.5"]
+RUN_IDS = ["inner_lr=0.3-seed0", "inner_lr=0.5-seed0"]
+
+
+@pytest.fixture
+def sweep(tmp_path, toy_config, toy_children, monkeypatch, capfd):
+    """``mt sweep ARGS`` on a toy config in this process; returns (exit code, stderr)."""
+    monkeypatch.setenv("MT_RUNS_DIR", str(tmp_path / "runs"))
+    config = tmp_path / "toy.yaml"
+    config.write_text(yaml.safe_dump({**toy_config, "iterations": 6, "val_interval": 3}))
+
+    def run(*args: str) -> tuple[int, str]:
+        with pytest.raises(SystemExit) as info:
+            main(["sweep", "--config", str(config), *args])
+        return info.value.code or 0, capfd.readouterr().err
+
+    return run
+
+
+def runs(tmp_path: Path, sweep_id: str) -> list[Run]:
+    return [Run(tmp_path / "runs" / f"{sweep_id}-{suffix}") for suffix in RUN_IDS]
+
+
+def test_two_jobs_give_the_results_of_one_with_their_threads(sweep, tmp_path):
+    code, err = sweep(*GRID, "--sweep-id", "par", "--jobs", "2", "--threads", "3")
+    assert code == 0, err
+    assert "2 runs, 2 at a time, 3 thread(s) each" in err
+    assert err.count("accuracy") == 2 and "Traceback" not in err
+    code, err = sweep(*GRID, "--sweep-id", "seq")
+    assert code == 0, err
+    for parallel, sequential in zip(runs(tmp_path, "par"), runs(tmp_path, "seq"), strict=True):
+        assert parallel.test_result() == sequential.test_result()
+        assert parallel.status()["state"] == "finished"
+        assert parallel.status()["threads"] == 3  # torch.get_num_threads() in the job
+        assert "training" in (parallel.path / "job.log").read_text()
+    code, err = sweep(*GRID, "--sweep-id", "par", "--jobs", "2")
+    assert code == 0 and err.count("finished, kept") == 2
+
+
+def test_a_failing_run_is_reported_and_the_others_finish(sweep, tmp_path):
+    grid = ["--seeds", "0", "--grid", "inner_lr=1e30,0.3,0.5"]  # 1e30: the loss overflows
+    code, err = sweep(*grid, "--sweep-id", "par", "--jobs", "2", "--threads", "1")
+    assert code == 1 and "Traceback" not in err
+    assert "par-inner_lr=1e+30-seed0 failed: The meta-loss became nan at iteration 1" in err
+    assert err.strip().splitlines()[-1] == (
+        "Error: 1 of 3 runs failed: par-inner_lr=1e+30-seed0 (their output: <run>/job.log); "
+        "running the same sweep again retries them."
+    )
+    for run in runs(tmp_path, "par"):
+        assert run.test_result() is not None and f"{run.id}: accuracy" in err
+
+
+def test_ctrl_c_checkpoints_every_job_and_the_sweep_resumes(sweep, tmp_path):
+    """The parent is a process of its own here, to be sent SIGINT; its jobs hang at iteration 5
+    (after the checkpoint at 3), as long runs would be running when the user presses Ctrl-C."""
+    config = tmp_path / "toy.yaml"  # the sweep fixture's
+    args = ["sweep", "--config", str(config), *GRID, "--sweep-id", "par", "--jobs", "2"]
+    parent = subprocess.Popen(
+        [sys.executable, "-m", "toy_worker", *args, "--threads", "1"],
+        env={**os.environ, "MT_TEST_HANG": "0:5"},
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    interrupted = runs(tmp_path, "par")
+    deadline = time.monotonic() + 120
+    while not all(r.path.exists() and r.status().get("iteration", 0) >= 3 for r in interrupted):
+        assert parent.poll() is None and time.monotonic() < deadline
+        time.sleep(0.2)
+    parent.send_signal(signal.SIGINT)
+    _, err = parent.communicate(timeout=60)
+    assert parent.returncode == 1 and "Traceback" not in err
+    assert "Error: Interrupted: 2 runs unfinished" in err
+    for run in interrupted:
+        assert run.status()["state"] == "interrupted" and run.checkpoint("last").exists()
+        assert f"{run.id} stopped: Interrupted at iteration" in err
+
+    code, err = sweep(*GRID, "--sweep-id", "par", "--jobs", "2")
+    assert code == 0, err
+    assert sweep(*GRID, "--sweep-id", "seq")[0] == 0
+    for resumed, uninterrupted in zip(interrupted, runs(tmp_path, "seq"), strict=True):
+        assert "resuming" in (resumed.path / "job.log").read_text()
+        assert resumed.test_result() == uninterrupted.test_result()
+
+
+@pytest.mark.parametrize("option", ["--jobs", "--threads"])
+def test_counts_below_one_are_refused(sweep, tmp_path, option):
+    code, err = sweep(*GRID, option, "0")
+    assert code == 1 and err.strip() == f"Error: {option} must be at least 1, got 0."
+    assert not (tmp_path / "runs").exists()
+
+
+def test_plain_progress_lines_read_back(capsys):
+    with Progress(plain=True) as progress:
+        bar = progress.task("train", 40)
+        bar.advance(2, info="loss 0.125 acc 50.0%")
+    line = capsys.readouterr().err.strip()
+    parsed = parse_plain(line)
+    assert parsed is not None and (parsed.description, parsed.completed) == ("train", 2)
+    assert (parsed.total, parsed.info) == (40, "loss 0.125 acc 50.0%") and parsed.rate >= 0
+    assert parse_plain("iteration 3: val accuracy 50.00% ± 1.00% (5 episodes)") is None
