@@ -43,6 +43,11 @@ class RunConfig(BaseModel):
     inner_steps: int = Field(1, ge=0, description="inner steps at meta-train")
     test_inner_steps: int = Field(3, ge=0, description="inner steps at meta-val and meta-test")
     first_order: bool = False
+    batched: Literal["auto", "on", "off"] = Field(
+        "auto",
+        description="meta-training tasks in one batched forward and backward (on), one after"
+        " another (off), or batched where measured faster (auto: small backbones)",
+    )
 
     # outer loop (None: the method's default)
     iterations: int = Field(
