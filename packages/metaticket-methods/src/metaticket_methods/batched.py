@@ -25,10 +25,11 @@ from metaticket_core.tasks import Task
 
 from .inner import Params, mean_abs, task_loss
 
-# auto: batched at most this many backbone weights (phi_0, masked or not), measured on one CPU
-# thread (docs/RESULTS.md "Batched tasks"): the sinusoid MLP (1.8 thousand) gains, the
-# Omniglot MLP (0.25 million) loses.
-AUTO_MAX_WEIGHTS = 20_000
+# auto: batched up to this many backbone weights (phi_0, masked or not). Measured on one CPU
+# thread, second-order step, loop / batched (docs/RESULTS.md "Batched tasks"): MLPs of 1.8k to
+# 63k weights gain at meta-batch 4 and 25 (MAML and Meta-ticket), of 162k and 248k (the
+# Omniglot MLP) lose, Meta-ticket most; conv4 (112k) loses too.
+AUTO_MAX_WEIGHTS = 50_000
 
 Forward = Callable[[Params, torch.Tensor], torch.Tensor]
 
@@ -61,25 +62,24 @@ def batched_losses(
     """Each task's query loss and detached query outputs after ``steps`` inner steps (as
     ``inner_loop`` takes them, all tasks at once), and with ``diagnostics`` the first step's
     mean|dL/dphi| per adapted parameter over tasks (else {})."""
-    count = len(tasks)
     adapted = [n for n in phi0 if lrs.get(n, 0.0) != 0.0]
+    # the rest, the same for every task: unstacked, vmap passes them to each task as they are
+    fixed = {n: masks[n] * p if n in masks else p for n, p in phi0.items() if n not in adapted}
     phi: Params = {}
-    for n, p in phi0.items():
-        if n in adapted:
-            stacked = p.expand(count, *p.shape)
-            # a fixed buffer, or evaluation: differentiate a leaf, one shared by all tasks
-            phi[n] = stacked if stacked.requires_grad else stacked.detach().requires_grad_()
-        else:
-            phi[n] = masks[n] * p if n in masks else p
-    dims = {n: 0 if n in adapted else None for n in phi}
+    for n in adapted:
+        stacked = phi0[n].expand(len(tasks), *phi0[n].shape)
+        # a fixed buffer, or evaluation: differentiate a leaf, one shared by all tasks
+        phi[n] = stacked if stacked.requires_grad else stacked.detach().requires_grad_()
 
-    def outputs(phi: Params, x: torch.Tensor) -> torch.Tensor:
-        eff = {n: masks[n] * p if n in masks and n in adapted else p for n, p in phi.items()}
-        return vmap(forward, in_dims=(dims, 0))(eff, x)
+    def one_task(phi: Params, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        out = forward(fixed | phi, x)
+        return task_loss(out, y), out
 
-    def losses(phi: Params, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        out = outputs(phi, x)
-        return vmap(task_loss)(out, y), out
+    per_task = vmap(one_task)
+
+    def losses(phi: Params, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Each task's loss and outputs, the forward on m * phi."""
+        return per_task({n: masks[n] * p if n in masks else p for n, p in phi.items()}, x, y)
 
     support_x, support_y, query_x, query_y = (
         torch.stack([getattr(t, field) for t in tasks])
@@ -91,9 +91,7 @@ def batched_losses(
         grads = torch.autograd.grad(loss, [phi[n] for n in adapted], create_graph=create_graph)
         if step == 0 and diagnostics:
             first = mean_abs(dict(zip(adapted, grads, strict=True)), masks)
-        phi = dict(phi)
-        for n, grad in zip(adapted, grads, strict=True):
-            phi[n] = phi[n] - lrs[n] * grad
+        phi = {n: phi[n] - lrs[n] * grad for n, grad in zip(adapted, grads, strict=True)}
     query, out = losses(phi, query_x, query_y)
     return query, out.detach(), first
 
