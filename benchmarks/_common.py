@@ -70,6 +70,7 @@ CASES = {
     "resnet12-84": Case("resnet12", (3, 84, 84), 1),
     "resnet12-84-5shot": Case("resnet12", (3, 84, 84), 5),
     "wrn28-10-84": Case("wrn28-10", (3, 84, 84), 5),
+    "mlp-8x8": Case("mlp", (1, 8, 8), 5),  # the Omniglot MLP on 8x8 images: 63k weights
     "sine": Case("sine-mlp", (1,), 10, regression=True),  # Finn et al.: K = 10
     "sine-25": Case("sine-mlp", (1,), 10, meta_batch=25, regression=True),
 }

@@ -8,7 +8,8 @@ installed methods plugin.
 
 Cases (``--cases``): mlp and conv4 on Omniglot's shape 1x28x28 (5-shot), conv4-84 on 3x84x84
 (5-shot), resnet12-84 on 3x84x84 (1-shot), resnet12-84-5shot and wrn28-10-84 on 3x84x84
-(5-shot), all at meta-batch 4; sine and sine-25: the sinusoid MLP 1-40-40-1 (K = 10 support and
+(5-shot), mlp-8x8 on 1x8x8 (5-shot, 63k weights against the mlp's 248k), all at meta-batch
+4; sine and sine-25: the sinusoid MLP 1-40-40-1 (K = 10 support and
 10 query points) at meta-batch 4 and 25. Methods (``--methods``): maml, metaticket, metaticket+boil (head frozen in the inner
 loop), metaticket+iterand (resampling pruned weights every 1000 steps as in training, so the median
 step has none; ``--iterand-period 1`` times the worst case), and maml-cloned, printed as
@@ -29,9 +30,10 @@ is.
 
     python benchmarks/step_time.py                        # issue 3: mlp, conv4; maml, metaticket
     python benchmarks/step_time.py --all --repeats 5      # issue 6: every case and method
-    python benchmarks/step_time.py --threads 1 --batched --cases sine sine-25 mlp  # issue 18
+    python benchmarks/step_time.py --batched --threads 1 --cases sine sine-25 mlp-8x8 mlp \
+        --repeats 100                                     # issue 18: loop against batched
     python benchmarks/step_time.py [--cases mlp conv4 conv4-84 resnet12-84 resnet12-84-5shot
-        wrn28-10-84] [--methods maml metaticket metaticket+boil metaticket+iterand maml-cloned]
+        wrn28-10-84 mlp-8x8 sine sine-25] [--methods maml metaticket metaticket+boil metaticket+iterand maml-cloned]
         [--device cpu|cuda] [--threads N] [--precision fp32 bf16] [--repeats 100] [--warmup 5]
         [--max-seconds S] [--memory-steps 2] [--batched]
 """

@@ -1,5 +1,8 @@
 """What MAML and Meta-ticket share: the outer loss over a meta-batch, evaluation, BatchNorm modes.
 
+Meta-training runs the meta-batch task after task or, where ``batched.use_batched`` says so,
+all tasks at once (batched.py); evaluation adapts one task at a time.
+
 Regression or classification is read off each task: float targets mean regression (MSE loss,
 ``mse`` metric), integer labels mean classification (cross-entropy, ``accuracy``).
 
