@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import ConfigError, closest
 from .precision import Precision
@@ -86,6 +86,14 @@ class RunConfig(BaseModel):
     val_interval: int = Field(500, ge=1, description="validate every N iterations")
     val_episodes: int = Field(100, ge=1)
     test_episodes: int = Field(1000, ge=1)
+
+    @field_validator("batched", mode="before")
+    @classmethod
+    def _on_off(cls, value: Any) -> Any:
+        """YAML 1.1 reads on and off (a config file, ``--set batched=on``) as booleans."""
+        if isinstance(value, bool):
+            return "on" if value else "off"
+        return value
 
     def check_names(self) -> None:
         """Raise UnknownNameError (with a suggestion) for unregistered method, model or dataset."""
