@@ -9,7 +9,7 @@ they save. ``use_batched`` holds the rule (setting ``batched``: auto, on, off).
 
 Masked tensors are adapted in phi by plain autograd: the forward sees m * phi, and
 phi' = phi - lr * dL/dphi. That is the update ``inner.py`` fuses into ``MaskedStep``, with the
-same meta-gradient (tests/test_batched.py checks both against each other in float64).
+same meta-gradient (this package's tests/test_batched.py compares the two in float64).
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ def batched_losses(
     phi: Params = {}
     for n in adapted:
         stacked = phi0[n].expand(len(tasks), *phi0[n].shape)
-        # a fixed buffer, or evaluation: differentiate a leaf, one shared by all tasks
+        # a fixed buffer (Meta-ticket's weights): differentiate a leaf, one for all tasks
         phi[n] = stacked if stacked.requires_grad else stacked.detach().requires_grad_()
 
     def one_task(phi: Params, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, ...]:
