@@ -47,14 +47,20 @@ WAYS = 5
 @dataclass(frozen=True)
 class Case:
     """A backbone on an input shape, 5-way ``shots``-shot with as many queries per class as
-    shots (the paper's runs use Q = K)."""
+    shots (the paper's runs use Q = K), ``meta_batch`` tasks per training step; ``regression``: one
+    output, ``shots`` support and as many query points per task (the sinusoid)."""
 
     model: str
-    shape: tuple[int, int, int]
+    shape: tuple[int, ...]
     shots: int
+    meta_batch: int = 4
+    regression: bool = False
 
     def __str__(self) -> str:
-        return f"{self.model} {'x'.join(map(str, self.shape))} {WAYS}w{self.shots}s"
+        size = "x".join(map(str, self.shape))
+        if self.regression:
+            return f"{self.model} {size} K={self.shots}"
+        return f"{self.model} {size} {WAYS}w{self.shots}s"
 
 
 CASES = {
@@ -64,12 +70,23 @@ CASES = {
     "resnet12-84": Case("resnet12", (3, 84, 84), 1),
     "resnet12-84-5shot": Case("resnet12", (3, 84, 84), 5),
     "wrn28-10-84": Case("wrn28-10", (3, 84, 84), 5),
+    "mlp-8x8": Case("mlp", (1, 8, 8), 5),  # the Omniglot MLP on 8x8 images: 63k weights
+    "sine": Case("sine-mlp", (1,), 10, regression=True),  # Finn et al.: K = 10
+    "sine-25": Case("sine-mlp", (1,), 10, meta_batch=25, regression=True),
 }
 
 
 def random_tasks(case: Case, count: int, seed: int, device: str) -> list[Task]:
-    """``count`` episodes of uniform random images with balanced labels."""
+    """``count`` episodes of uniform random images with balanced labels (regression: inputs
+    uniform in [-5, 5), normal targets)."""
     generator = torch.Generator().manual_seed(seed)
+    if case.regression:
+
+        def points() -> tuple[torch.Tensor, torch.Tensor]:
+            x = torch.rand(case.shots, *case.shape, generator=generator) * 10 - 5
+            return x, torch.randn(case.shots, 1, generator=generator)
+
+        return [Task(*points(), *points()).to(device) for _ in range(count)]
     labels = torch.arange(WAYS).repeat_interleave(case.shots)
 
     def images() -> torch.Tensor:
@@ -85,7 +102,8 @@ def build(
     its config (inner lr 0.4 and ``settings``)."""
     torch.manual_seed(0)
     config = RunConfig(model=case.model, method=method, inner_lr=0.4, **settings)
-    backbone = models().get(case.model).factory(WAYS, case.shape, batchnorm="batch")
+    out = 1 if case.regression else WAYS
+    backbone = models().get(case.model).factory(out, case.shape, batchnorm="batch")
     return methods().get(method).factory(backbone, config).to(device), config
 
 

@@ -38,10 +38,27 @@ def row(lines: list[str], method: str) -> list[str]:
 def test_step_time_prints_each_methods_time_and_ratio():
     lines = run("step_time.py --cases mlp --repeats 2 --warmup 1 --memory-steps 0 --threads 1")
     assert "1 thread(s)" in lines[0]
-    n, ms, ratio, memory = row(lines, "maml")
-    assert (n, ratio, memory) == ("2", "1.000", "-")
-    n, ms, ratio, memory = row(lines, "metaticket")
+    n, ms, ratio, speedup, memory = row(lines, "maml")
+    assert (n, ratio, speedup, memory) == ("2", "1.000", "-", "-")
+    n, ms, ratio, speedup, memory = row(lines, "metaticket")
     assert n == "2" and float(ms) > 0 and float(ratio) > 0
+
+
+def test_step_time_batched_compares_loop_and_batched_for_each_method():
+    lines = run(
+        "step_time.py --cases sine --batched --repeats 2 --warmup 1 --memory-steps 0 --threads 1"
+    )
+    table = [line.split() for line in lines[3:]]
+    settings = [(cells[-7], cells[-6]) for cells in table]  # batched, method
+    assert settings == [
+        ("off", "maml"),
+        ("on", "maml"),
+        ("off", "metaticket"),
+        ("on", "metaticket"),
+    ]
+    for cells in table:
+        ratio, speedup = cells[-3], cells[-2]
+        assert float(ratio) > 0 and (speedup == "-") == (cells[-7] == "off")
 
 
 def test_eval_throughput_prints_both_modes_for_each_method():

@@ -34,6 +34,16 @@ def test_yaml_file_flags_and_sets_merge_in_order(tmp_path):
     assert config.outer_lr == 1e-3 and config.first_order is True
 
 
+@pytest.mark.parametrize(("written", "setting"), [("on", "on"), ("off", "off"), ("auto", "auto")])
+def test_batched_reads_on_and_off_though_yaml_makes_them_booleans(tmp_path, written, setting):
+    path = tmp_path / "run.yaml"
+    path.write_text(f"batched: {written}\n")
+    assert load_config(path).batched == setting
+    assert load_config(sets=[f"batched={written}"]).batched == setting
+    with pytest.raises(ConfigError, match="batched"):
+        load_config(sets=["batched=maybe"])
+
+
 def test_json_file(tmp_path):
     path = tmp_path / "run.json"
     path.write_text(json.dumps({"dataset": "omniglot", "data_root": "/data/omniglot"}))

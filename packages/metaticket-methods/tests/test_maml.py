@@ -22,8 +22,9 @@ def reference_loss(net, phi, tasks, lr, steps, first_order=False):
     return torch.stack(losses).mean()
 
 
-def test_meta_gradient_matches_central_finite_differences(tiny, net, config, tasks):
-    learner = maml(tiny(), config(inner_lr=0.3, inner_steps=2))
+@pytest.mark.parametrize("batched", ["off", "on"])
+def test_meta_gradient_matches_central_finite_differences(tiny, net, config, tasks, batched):
+    learner = maml(tiny(), config(inner_lr=0.3, inner_steps=2, batched=batched))
     batch = tasks(n=2)
     loss, _ = learner.outer_loss(batch)
     loss.backward()
@@ -42,8 +43,9 @@ def test_meta_gradient_matches_central_finite_differences(tiny, net, config, tas
         torch.testing.assert_close(param.grad, numeric, rtol=1e-5, atol=1e-8, msg=name)
 
 
-def test_first_order_is_query_gradient_at_adapted_parameters(tiny, net, config, tasks):
-    learner = maml(tiny(), config(inner_lr=0.3, inner_steps=2, first_order=True))
+@pytest.mark.parametrize("batched", ["off", "on"])
+def test_first_order_is_query_gradient_at_adapted_parameters(tiny, net, config, tasks, batched):
+    learner = maml(tiny(), config(inner_lr=0.3, inner_steps=2, first_order=True, batched=batched))
     batch = tasks(n=3)
     loss, _ = learner.outer_loss(batch)
     loss.backward()
@@ -64,8 +66,9 @@ def test_first_order_is_query_gradient_at_adapted_parameters(tiny, net, config, 
         torch.testing.assert_close(param.grad, expected[name], msg=name)
 
 
-def test_outer_loss_and_task_gradient_metrics(tiny, net, config, tasks):
-    learner = maml(tiny(), config(inner_lr=0.3, inner_steps=1))
+@pytest.mark.parametrize("batched", ["off", "on"])
+def test_outer_loss_and_task_gradient_metrics(tiny, net, config, tasks, batched):
+    learner = maml(tiny(), config(inner_lr=0.3, inner_steps=1, batched=batched))
     batch = tasks(n=2)
     assert not any(k.startswith("grad/") for k in learner.outer_loss(batch)[1])
     loss, metrics = learner.outer_loss(batch, diagnostics=True)

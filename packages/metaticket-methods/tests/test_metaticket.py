@@ -48,10 +48,11 @@ def score_grads(learner):
     return {n: s.grad for n, s in zip(learner.masks(), learner.meta_parameters(), strict=False)}
 
 
+@pytest.mark.parametrize("batched", ["off", "on"])
 @pytest.mark.parametrize("first_order", [False, True])
 @pytest.mark.parametrize("steps", [1, 2])
-def test_score_gradient_is_mask_gradient(tiny, net, config, tasks, steps, first_order):
-    cfg = config(p_init=0.4, inner_steps=steps, first_order=first_order)
+def test_score_gradient_is_mask_gradient(tiny, net, config, tasks, steps, first_order, batched):
+    cfg = config(p_init=0.4, inner_steps=steps, first_order=first_order, batched=batched)
     learner = metaticket(tiny(hidden=5), cfg)
     batch = tasks(n=2)
     loss, metrics = learner.outer_loss(batch, diagnostics=True)

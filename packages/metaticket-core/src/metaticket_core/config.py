@@ -43,6 +43,11 @@ class RunConfig(BaseModel):
     inner_steps: int = Field(1, ge=0, description="inner steps at meta-train")
     test_inner_steps: int = Field(3, ge=0, description="inner steps at meta-val and meta-test")
     first_order: bool = False
+    batched: Literal["auto", "on", "off"] = Field(
+        "auto",
+        description="meta-training tasks in one batched forward and backward (on), one after"
+        " another (off), or batched where measured faster (auto: small backbones)",
+    )
 
     # outer loop (None: the method's default)
     iterations: int = Field(
@@ -95,6 +100,14 @@ class RunConfig(BaseModel):
         if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
             names = [n.strip() for v in value for n in v.split(",")]
             return list(dict.fromkeys(n for n in names if n))
+        return value
+
+    @field_validator("batched", mode="before")
+    @classmethod
+    def _on_off(cls, value: Any) -> Any:
+        """YAML 1.1 reads on and off (a config file, ``--set batched=on``) as booleans."""
+        if isinstance(value, bool):
+            return "on" if value else "off"
         return value
 
     def check_names(self) -> None:

@@ -1,5 +1,8 @@
 """What MAML and Meta-ticket share: the outer loss over a meta-batch, evaluation, BatchNorm modes.
 
+Meta-training runs the meta-batch task after task or, where ``batched.use_batched`` says so,
+all tasks at once (batched.py); evaluation adapts one task at a time.
+
 Regression or classification is read off each task: float targets mean regression (MSE loss,
 ``mse`` metric), integer labels mean classification (cross-entropy, ``accuracy``).
 
@@ -26,6 +29,7 @@ from metaticket_core.config import RunConfig
 from metaticket_core.learner import MetaLearner
 from metaticket_core.tasks import Task
 
+from .batched import batched_losses, use_batched
 from .inner import Params, inner_loop, prepare, task_loss
 
 
@@ -39,6 +43,7 @@ class FunctionalLearner(MetaLearner):
         self.inner_steps = config.inner_steps
         self.test_inner_steps = config.test_inner_steps
         self.first_order = config.first_order
+        self.batched = config.batched
 
     @abstractmethod
     def start(self) -> tuple[Params, Params]:
@@ -53,31 +58,53 @@ class FunctionalLearner(MetaLearner):
     ) -> tuple[torch.Tensor, dict[str, float]]:
         with self._backbone_mode(training=True):
             phi0, masks = self.start()
-            start = prepare(phi0, self.inner_lrs, create_graph=not self.first_order, masks=masks)
-            losses, scores, grads = [], [], {}
-            for task in tasks:
-                adapted, first = inner_loop(
-                    partial(self._loss, x=task.support_x, y=task.support_y),
-                    start,
+            if use_batched(self.batched, self.backbone, phi0, tasks):
+                losses, outputs, grads = batched_losses(
+                    self._forward,
+                    phi0,
+                    masks,
+                    self.inner_lrs,
+                    tasks,
                     self.inner_steps,
                     create_graph=not self.first_order,
                     diagnostics=diagnostics,
                 )
-                outputs = self._forward(adapted, task.query_x)
-                losses.append(task_loss(outputs, task.query_y))
-                scores.append(_score(outputs.detach(), task.query_y))
-                for name, value in first.items():
-                    grads.setdefault(name, []).append(value)
-        loss = torch.stack(losses).mean()
+                # tasks of one shape: the mean over all queries is the mean of the task means
+                score = _score(outputs.flatten(0, 1), torch.cat([t.query_y for t in tasks]))
+            else:
+                losses, score, grads = self._looped(phi0, masks, tasks, diagnostics)
+        loss = losses.mean()
         # one device sync for all metrics
         names = list(grads)
         values = torch.stack(
-            [loss.detach(), torch.stack(scores).mean()]
-            + [torch.stack(grads[n]).mean().to(loss.dtype) for n in names]
+            [loss.detach(), score] + [grads[n].to(loss.dtype) for n in names]
         ).tolist()
         metrics = {"loss": values[0], _score_name(tasks[0].query_y): values[1]}
         metrics.update({f"grad/{n}": v for n, v in zip(names, values[2:], strict=True)})
         return loss, metrics
+
+    def _looped(
+        self, phi0: Params, masks: Params, tasks: list[Task], diagnostics: bool
+    ) -> tuple[torch.Tensor, torch.Tensor, Params]:
+        """One task after another: the query losses, the mean score and the mean first-step
+        task gradients (diagnostics)."""
+        start = prepare(phi0, self.inner_lrs, create_graph=not self.first_order, masks=masks)
+        losses, scores, grads = [], [], {}
+        for task in tasks:
+            adapted, first = inner_loop(
+                partial(self._loss, x=task.support_x, y=task.support_y),
+                start,
+                self.inner_steps,
+                create_graph=not self.first_order,
+                diagnostics=diagnostics,
+            )
+            outputs = self._forward(adapted, task.query_x)
+            losses.append(task_loss(outputs, task.query_y))
+            scores.append(_score(outputs.detach(), task.query_y))
+            for name, value in first.items():
+                grads.setdefault(name, []).append(value)
+        means = {n: torch.stack(values).mean() for n, values in grads.items()}
+        return torch.stack(losses), torch.stack(scores).mean(), means
 
     def evaluate(self, task: Task) -> dict[str, float]:
         params = self.adapt(task.support_x, task.support_y)

@@ -218,7 +218,7 @@ def inner_loop(
         values = torch.autograd.grad(loss, [eff[n] for n in adapted], create_graph=create_graph)
         grads = dict(zip(adapted, values, strict=True))
         if step == 0 and diagnostics:
-            first = _mean_abs(grads, start.masks)
+            first = mean_abs(grads, start.masks)
         for n in plain:
             eff[n] = torch.add(eff[n], grads[n], alpha=-start.lrs[n])
         if masked:
@@ -227,10 +227,11 @@ def inner_loop(
     return eff, first
 
 
-def _mean_abs(grads: Params, masks: Mapping[str, torch.Tensor]) -> Params:
+def mean_abs(grads: Params, masks: Mapping[str, torch.Tensor]) -> Params:
     """mean|dL/dphi| per tensor over the entries that can move: for a masked tensor the task
     gradient is m * g and the mean is over its kept entries (the authors' Figure 2 measure,
     which divides by the kept fraction), so pruning does not read as smaller gradients.
+    Gradients stacked over tasks (batched.py) give the mean over tasks.
     (abs, in-place mask, sum measured fastest here: an L1 norm or a dot product are slower.)"""
     means = {}
     with torch.no_grad():
@@ -238,7 +239,8 @@ def _mean_abs(grads: Params, masks: Mapping[str, torch.Tensor]) -> Params:
             size = grad.abs()
             if n in masks:
                 size.mul_(masks[n])
-                means[n] = size.sum() / masks[n].sum().clamp(min=1)
+                tasks = grad.numel() // masks[n].numel()
+                means[n] = size.sum() / (masks[n].sum().clamp(min=1) * tasks)
             else:
                 means[n] = size.sum() / size.numel()
     return means
