@@ -18,8 +18,9 @@ from typing import Any
 from .config import RunConfig, assign, parse_set, validate
 from .errors import ConfigError, MetaticketError
 from .evaluation import EvalResult
+from .files import write_json
 from .progress import Progress
-from .runs import Run, create_run, open_run, read_json, write_json
+from .runs import Run, check_id, create_run, open_run, read_json
 from .trainer import Trainer, build
 
 
@@ -68,8 +69,10 @@ def run_sweep(
     progress: Progress,
 ) -> list[tuple[Run, EvalResult | None]]:
     """Train and test every point; finished runs are kept, unfinished ones resumed."""
+    check_id(sweep_id, "sweep")
     points = expand(base, grid, seeds)
-    for _, config in points:
+    for suffix, config in points:
+        check_id(f"{sweep_id}-{suffix}")
         config.check_names()
     manifest = runs_dir / "sweeps" / f"{sweep_id}.json"
     write_json(manifest, {"sweep": sweep_id, "grid": grid, "seeds": seeds,
@@ -83,11 +86,12 @@ def run_sweep(
             progress.log(f"{run_id}: finished, kept")
             results.append((run, None))
             continue
-        resume = run is not None and run.checkpoint("last").exists()
         experiment = build(run.config() if run else config)
         run = run or create_run(config, runs_dir, run_id)
-        progress.log(f"{run_id}: {'resuming' if resume else 'training'}")
-        results.append((run, Trainer(experiment, run, progress).complete(resume)))
+        with run.lock():
+            resume = run.checkpoint("last").exists()
+            progress.log(f"{run_id}: {'resuming' if resume else 'training'}")
+            results.append((run, Trainer(experiment, run, progress).complete(resume)))
     return results
 
 
@@ -97,7 +101,7 @@ def sweep_runs(ids: list[str], runs_dir: Path) -> tuple[list[Run], list[str]]:
     runs: list[Run] = []
     pending: list[str] = []
     for name in ids:
-        manifest = runs_dir / "sweeps" / f"{name}.json"
+        manifest = runs_dir / "sweeps" / f"{check_id(name, 'run or sweep')}.json"
         if manifest.exists():
             for run_id in read_json(manifest)["runs"]:
                 if (runs_dir / run_id / "config.json").is_file():

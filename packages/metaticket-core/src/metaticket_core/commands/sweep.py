@@ -16,7 +16,7 @@ from ..presets import preset as get_preset
 from ..progress import Progress
 from ..runs import default_runs_dir
 from ..sweeps import parse_grid, report_rows, run_sweep, sweep_runs
-from .train import RUNS_DIR
+from .train import FORCE, RUNS_DIR
 
 
 def register(app: typer.Typer) -> None:
@@ -70,6 +70,7 @@ def report_command(
     plot: Annotated[
         Path | None, typer.Option(help="Also draw the rows as a bar chart (PNG).")
     ] = None,
+    force: FORCE = False,
     runs_dir: RUNS_DIR = None,
 ) -> None:
     """Mean ± std over seeds of the meta-test results, one row per configuration."""
@@ -80,7 +81,7 @@ def report_command(
     if plot:
         from ..plots import plot_report  # matplotlib: only when asked
 
-        console.print(f"wrote {plot_report(rows, plot)}", highlight=False)
+        console.print(f"wrote {plot_report(rows, plot, force)}", highlight=False)
     header = ["configuration", "seeds", "meta-test (mean ± std over seeds)"]
     cells = [
         [
