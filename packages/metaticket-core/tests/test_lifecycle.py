@@ -19,6 +19,7 @@ import yaml
 from metaticket_core import checkpoint
 from metaticket_core.cli import main
 from metaticket_core.config import RunConfig
+from metaticket_core.errors import MetaticketError
 from metaticket_core.runs import Run, create_run
 from metaticket_core.trainer import Trainer, TrainingInterrupted, build
 
@@ -118,6 +119,19 @@ def test_full_disk_while_logging_fails_in_one_line_and_the_resume_repairs_it(
     whole = Run(tmp_path / "runs" / "whole")
     assert without_time(run.metrics()) == without_time(whole.metrics())
     assert run.metrics_path.read_text().endswith("}\n")
+
+
+def test_a_torn_tail_is_left_out_by_readers_and_cut_before_the_next_record(tmp_path):
+    run = Run(tmp_path)
+    run.log({"iteration": 1})
+    with open(run.metrics_path, "ab") as f:
+        f.write(b'{"iteration": 2, "lo')  # the append that the full disk cut short
+    assert run.metrics() == [{"iteration": 1}]
+    run.log({"iteration": 2})
+    assert run.metrics() == [{"iteration": 1}, {"iteration": 2}]
+    run.metrics_path.write_text('{"iteration": 1}\n{"iteration": 2, "lo\n{"iteration": 3}\n')
+    with pytest.raises(MetaticketError, match=r"metrics\.jsonl' line 2 is damaged"):
+        run.metrics()  # a damaged line elsewhere is not a torn tail: said, not dropped
 
 
 def test_full_disk_during_a_checkpoint_keeps_the_previous_one(cli, tmp_path, monkeypatch):

@@ -104,11 +104,9 @@ class Run:
         off first, so that it cannot glue onto this one."""
         with open(self.metrics_path, "a+b") as f:
             end = f.seek(0, os.SEEK_END)
-            if end:
-                f.seek(max(0, end - (1 << 20)))
-                tail = f.read()
-                if not tail.endswith(b"\n"):
-                    f.truncate(end - len(tail) + tail.rfind(b"\n") + 1)
+            if end and os.pread(f.fileno(), 1, end - 1) != b"\n":
+                start = max(0, end - (1 << 20))  # a record is far shorter
+                f.truncate(start + os.pread(f.fileno(), end - start, start).rfind(b"\n") + 1)
             f.write((json.dumps(record) + "\n").encode())
 
     def metrics(self) -> list[dict[str, Any]]:
