@@ -7,8 +7,8 @@ import json
 import numpy as np
 from PIL import Image
 
-TINY = ["--iterations", "30", "--set", "val_interval=15", "--set", "val_episodes=10",
-        "--set", "test_episodes=40"]  # fmt: skip
+TINY = ["--iterations", "10", "--set", "val_interval=5", "--set", "val_episodes=4",
+        "--set", "test_episodes=10"]  # fmt: skip
 
 
 def summary(result):
@@ -19,9 +19,9 @@ def summary(result):
 def test_metaticket_on_glyphs_end_to_end(mt, tmp_path):
     s = summary(mt("train", "--run-id", "g", "--json", *TINY))
     assert s["run_id"] == "g" and s["test"]["metric"] == "accuracy"
-    assert 0 <= s["test"]["mean"] <= 1 and s["test"]["episodes"] == 40
+    assert 0 <= s["test"]["mean"] <= 1 and s["test"]["episodes"] == 10
 
-    tested = summary(mt("test", "g", "--episodes", "40", "--json"))
+    tested = summary(mt("test", "g", "--episodes", "10", "--json"))
     assert tested["mean"] == s["test"]["mean"]  # fixed test episodes, same checkpoint
 
     assert mt("export-mask", "g", "-o", "t.safetensors", "--with-weights").returncode == 0

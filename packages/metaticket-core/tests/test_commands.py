@@ -144,7 +144,9 @@ def test_resume_continues_a_run(capsys, runs, monkeypatch):
     code, _, err = mt(capsys, "train", "--config", str(runs), "--run-id", "r")
     assert code == 1 and "Resume with: mt train --resume r" in err
     monkeypatch.setattr(Trainer, "step", original)
-    summary = train(capsys, runs, "--resume", "r")
+    code, out, err = mt(capsys, "train", "--resume", "r", "--json")
+    assert code == 0, err
+    summary = json.loads(out.strip().splitlines()[-1])
     reference = train(capsys, runs, "--run-id", "whole")
     assert summary["test"] == reference["test"]
 

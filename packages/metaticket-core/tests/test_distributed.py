@@ -15,7 +15,7 @@ from metaticket_core import checkpoint, distributed
 from metaticket_core.cli import main
 from metaticket_core.config import RunConfig
 from metaticket_core.errors import ConfigError
-from metaticket_core.runs import create_run, list_runs
+from metaticket_core.runs import Run, create_run, list_runs
 from metaticket_core.trainer import Trainer, build
 
 TOLERANCE = 1e-6
@@ -31,7 +31,7 @@ def mt(tmp_path, toy_config, toy_children, monkeypatch, capfd):
 
     def run(*args: str) -> tuple[int, str, str]:
         with pytest.raises(SystemExit) as info:
-            main(["train", "--config", str(config), *args])
+            main(["train", *([] if "--resume" in args else ["--config", str(config)]), *args])
         out, err = capfd.readouterr()
         return info.value.code or 0, out, err
 
@@ -77,6 +77,7 @@ def test_two_ranks_equal_one_process_a_failing_rank_stops_them_and_they_resume(
     assert [r.id for r in list_runs(tmp_path / "runs")] == ["d"]
     single = SingleProcess(toy_config, tmp_path)
     assert_same_state(single.train_to(3), run)  # the checkpoint of the last validation
+    assert Run(run).state() != "running"
 
     monkeypatch.delenv("MT_TEST_FAIL")
     code, out, err = mt("--resume", "d", "--nproc", "2", "--json")

@@ -2,15 +2,18 @@
 CLI with only the toy plugin (and the processes it starts run this program too).
 
 ``MT_TEST_FAIL=RANK:ITERATION`` makes that rank fail with an error of its own at that iteration,
-``MT_TEST_HANG=RANK:ITERATION`` makes it stop answering there.
+``MT_TEST_HANG=RANK:ITERATION`` makes it stop answering there (as a long step would: signals
+interrupt it), ``MT_TEST_KILL_IN_SAVE=N`` kills the process (SIGKILL) halfway through writing its
+N-th checkpoint.
 """
 
 import importlib.util
 import os
+import signal
 import time
 from pathlib import Path
 
-from metaticket_core import distributed
+from metaticket_core import checkpoint, distributed
 from metaticket_core.cli import main
 from metaticket_core.errors import MetaticketError
 from metaticket_core.testing import isolated_plugins, registered_plugin
@@ -43,14 +46,31 @@ def _sabotaged(step):
         if (self.world.rank, iteration) == fail:
             raise MetaticketError(f"toy failure on rank {self.world.rank} at iteration {iteration}")
         if (self.world.rank, iteration) == hang:
-            time.sleep(120)
+            with self.interrupts.interruptible():
+                time.sleep(120)
         return step(self, iteration, diagnostics)
 
     return step_or_fail
 
 
+def _killed_in(save_file, n: int):
+    calls = []
+
+    def save_half_then_die(tensors, filename, metadata=None):
+        calls.append(filename)
+        save_file(tensors, filename, metadata=metadata)
+        if len(calls) == n:
+            os.truncate(filename, os.path.getsize(filename) // 2)
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return save_half_then_die
+
+
 if __name__ == "__main__":
     distributed.ENTRY_MODULE = "toy_worker"
     Trainer.step = _sabotaged(Trainer.step)
+    if "MT_TEST_KILL_IN_SAVE" in os.environ:
+        n = int(os.environ["MT_TEST_KILL_IN_SAVE"])
+        checkpoint.save_file = _killed_in(checkpoint.save_file, n)
     with isolated_plugins(), registered_plugin(ToyPlugin(), "toys"):
         main()

@@ -77,6 +77,18 @@ def test_metaoptnet_pickles(tmp_path, build, natural):
     natural.cached(lambda: build("fc100", tmp_path, tmp_path / "cache"))
 
 
+def test_pickled_labels_must_be_integers(tmp_path, build, natural):
+    folder = tmp_path / "FC100"
+    folder.mkdir()
+    for split in ("train", "val", "test"):
+        record = {"data": np.concatenate([natural.pixels(k) for k in range(3)]),
+                  "labels": [0, "1", None]}  # fmt: skip
+        (folder / f"FC100_{split}.pickle").write_bytes(pickle.dumps(record))
+    with pytest.raises(DataError, match="'labels' must be a list of integer labels, found a list "
+                       "of NoneType, int, str"):  # fmt: skip
+        build("fc100", tmp_path, tmp_path / "cache")
+
+
 def test_torchmeta_hdf5(tmp_path, build, natural):
     folder = tmp_path / "cifar100"
     folder.mkdir()

@@ -69,3 +69,15 @@ def test_mt_preview_errors(capsys, tmp_path):
     code, _, err = run(capsys, "preview", "omniglott", "-o", str(tmp_path / "x.png"))
     assert code == 1 and "Did you mean 'omniglot'?" in err
     assert not (tmp_path / "x.png").exists()
+
+
+def test_mt_preview_replaces_only_a_regular_file_and_only_with_force(capsys, tmp_path):
+    link, kept = tmp_path / "link.png", tmp_path / "kept.png"
+    kept.write_text("someone's file")
+    link.symlink_to(kept)
+    for output, message in ((kept, "exists; pass --force"), (link, "is a symbolic link")):
+        code, _, err = run(capsys, "preview", "glyphs", "-o", str(output))
+        assert code == 1 and message in err
+    code, _, err = run(capsys, "preview", "glyphs", "-o", str(link), "--force")
+    assert code == 1 and "is a symbolic link" in err
+    assert link.is_symlink() and kept.read_text() == "someone's file"

@@ -89,8 +89,11 @@ def test_only_unpruned_weights_adapt(tiny, config, tasks):
         kept = mask.bool()
         assert torch.all(adapted[name][~kept] == 0)  # effective weights: m * phi
         assert not torch.equal(adapted[name][kept], phi0[name][kept])
-    for name in ("fc1.bias", "bn.weight", "fc2.bias", "head.weight", "head.bias"):
+    for name in ("bn.weight", "fc2.bias", "head.weight", "head.bias"):
         assert not torch.equal(adapted[name], phi0[name]), name  # all of phi_0 adapts
+    # but a bias right before BatchNorm is cancelled by the batch mean: its gradient is exactly
+    # zero, so it may only move by float rounding
+    torch.testing.assert_close(adapted["fc1.bias"], phi0["fc1.bias"], rtol=0, atol=1e-12)
 
 
 def test_outer_step_changes_only_scores(tiny, config, tasks):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import struct
 
 import pytest
 import torch
@@ -102,3 +103,15 @@ def _edit_split(root, **changes):
 def _empty(folder):
     for file in folder.iterdir():
         file.unlink()
+
+
+def test_an_image_that_breaks_the_decoder_is_a_data_error(image_root, monkeypatch):
+    from PIL import PngImagePlugin
+
+    def broken(self, *args, **kwargs):
+        raise struct.error("unpack requires a buffer of 8 bytes")  # what damaged files raise
+
+    monkeypatch.setattr(PngImagePlugin.PngImageFile, "load", broken)
+    data = load(image_root, size=8)
+    with pytest.raises(DataError, match=r"Cannot decode image .*img0\.png: error: unpack"):
+        data.load_images([image_root / "test-0" / "img0.png"])

@@ -7,16 +7,15 @@ leaves the previous checkpoint intact. Nothing here unpickles anything.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import safe_open
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from .errors import MetaticketError
+from .files import atomic_path
 
 
 def save(path: Path, tensors: dict[str, torch.Tensor], state: dict[str, Any]) -> None:
@@ -28,37 +27,37 @@ def save_with_metadata(
     path: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str]
 ) -> None:
     """Write a safetensors file atomically: temporary name in the same folder, then rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         save_file(tensors, tmp, metadata=metadata)
-        os.chmod(tmp, default_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def default_mode() -> int:
-    """The permissions a plain ``open()`` would give (mkstemp makes files private)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
 
 
 def load(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """The tensors and the JSON state of a checkpoint written by ``save``."""
     if not path.is_file():
         raise MetaticketError(f"Checkpoint {str(path)!r} does not exist.")
+    tensors, metadata = read_safetensors(path, "Checkpoint")
+    try:
+        state = json.loads(metadata.get("state", "{}"))
+    except json.JSONDecodeError as exc:
+        raise MetaticketError(f"Checkpoint {str(path)!r} has a damaged state: {exc}") from None
+    if not isinstance(state, dict):
+        raise MetaticketError(f"Checkpoint {str(path)!r} has a damaged state (not a mapping).")
+    return tensors, state
+
+
+def read_safetensors(path: Path, what: str) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """The tensors and header metadata of a safetensors file; a damaged one is one clear error."""
     try:
         with safe_open(str(path), framework="pt") as f:
+            metadata = f.metadata() or {}
             tensors = {key: f.get_tensor(key) for key in f.keys()}  # noqa: SIM118
-            state = json.loads((f.metadata() or {}).get("state", "{}"))
-    except (OSError, ValueError, json.JSONDecodeError) as exc:
-        raise MetaticketError(f"Checkpoint {str(path)!r} is unreadable: {exc}") from None
-    return tensors, state
+    except (OSError, ValueError, SafetensorError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise MetaticketError(
+            f"{what} {str(path)!r} is not a readable safetensors file: {reason}"
+        ) from None
+    return tensors, metadata
 
 
 def optimizer_to_flat(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], Any]:

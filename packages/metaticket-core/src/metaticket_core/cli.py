@@ -1,6 +1,6 @@
 """The ``mt`` command: a Typer app whose commands come from plugins, core's included.
 
-Domain errors (MetaticketError) print one red line on stderr and exit 1; usage errors exit 2
+Every error prints one red line on stderr (errors.one_line) and exits 1; usage errors exit 2
 (Click); ``MT_DEBUG=1`` lets the traceback through.
 """
 
@@ -16,7 +16,7 @@ from rich.markup import escape
 
 from .allocator import keep_freed_memory
 from .console import err_console
-from .errors import MetaticketError
+from .errors import one_line
 
 
 def versions() -> dict[str, str]:
@@ -92,8 +92,11 @@ def main(argv: list[str] | None = None) -> None:
     keep_freed_memory()
     try:
         build_app()(args=argv, prog_name="mt")
-    except MetaticketError as exc:
+    except Exception as exc:  # the one place where errors become a line on the terminal
         if os.environ.get("MT_DEBUG") == "1":
             raise
-        err_console.print(f"[bold red]Error:[/] {escape(str(exc))}", soft_wrap=True)
+        err_console.print(f"[bold red]Error:[/] {escape(one_line(exc))}", soft_wrap=True)
         sys.exit(1)
+    except KeyboardInterrupt:
+        err_console.print("[bold red]Interrupted.[/]")
+        sys.exit(130)

@@ -7,6 +7,7 @@ cosine schedule and warmup; MAML: Adam 1e-3), so one config file can compare met
 from __future__ import annotations
 
 import contextlib
+import inspect
 import json
 from pathlib import Path
 from typing import Any, Literal
@@ -22,7 +23,8 @@ from .presets import Preset
 class RunConfig(BaseModel):
     """Everything that determines a meta-training run."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # bounds far beyond any real run, so that a typo fails at once instead of exhausting memory
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
     # what
     method: str = "metaticket"
@@ -33,15 +35,21 @@ class RunConfig(BaseModel):
     dataset_options: dict[str, Any] = Field(default_factory=dict)
 
     # episodes
-    ways: int = Field(5, ge=2, description="classes per task (regression datasets ignore it)")
-    shots: int = Field(5, ge=1)
-    queries: int = Field(5, ge=1, description="query examples per class; the paper uses shots")
-    meta_batch: int = Field(4, ge=1)
+    ways: int = Field(
+        5, ge=2, le=10_000, description="classes per task (regression datasets ignore it)"
+    )
+    shots: int = Field(5, ge=1, le=10_000)
+    queries: int = Field(
+        5, ge=1, le=10_000, description="query examples per class; the paper uses shots"
+    )
+    meta_batch: int = Field(4, ge=1, le=4096)
 
     # inner loop
     inner_lr: float = Field(0.4, ge=0)
-    inner_steps: int = Field(1, ge=0, description="inner steps at meta-train")
-    test_inner_steps: int = Field(3, ge=0, description="inner steps at meta-val and meta-test")
+    inner_steps: int = Field(1, ge=0, le=10_000, description="inner steps at meta-train")
+    test_inner_steps: int = Field(
+        3, ge=0, le=10_000, description="inner steps at meta-val and meta-test"
+    )
     first_order: bool = False
     batched: Literal["auto", "on", "off"] = Field(
         "auto",
@@ -53,6 +61,7 @@ class RunConfig(BaseModel):
     iterations: int = Field(
         30_000,
         ge=0,
+        le=100_000_000,
         description="outer steps; 0 meta-tests the untrained start (for Meta-ticket"
         " a random subnetwork at p_init)",
     )
@@ -61,11 +70,13 @@ class RunConfig(BaseModel):
     momentum: float | None = Field(None, ge=0, lt=1)
     weight_decay: float | None = Field(None, ge=0)
     schedule: Literal["constant", "cosine"] | None = None
-    warmup: int | None = Field(None, ge=0, description="linear warmup iterations")
+    warmup: int | None = Field(None, ge=0, le=100_000_000, description="linear warmup iterations")
 
     # Meta-ticket
     p_init: float = Field(0.0, ge=0, lt=1, description="initial pruning rate per layer")
-    iterand_period: int = Field(1000, ge=1, description="IteRand: resample every K outer steps")
+    iterand_period: int = Field(
+        1000, ge=1, le=100_000_000, description="IteRand: resample every K outer steps"
+    )
     iterand_rate: float = Field(1.0, ge=0, le=1, description="IteRand: resampling probability")
     constant_init: float | None = Field(
         None,
@@ -78,14 +89,14 @@ class RunConfig(BaseModel):
     batchnorm: Literal["batch", "running"] = "batch"
 
     # running
-    seed: int = Field(0, ge=0)
+    seed: int = Field(0, ge=0, lt=2**32)
     device: Literal["cpu", "cuda", "auto"] = "auto"
     precision: Precision = Field(
         "fp32", description="forward passes in float32, or under bfloat16 autocast (bf16)"
     )
-    val_interval: int = Field(500, ge=1, description="validate every N iterations")
-    val_episodes: int = Field(100, ge=1)
-    test_episodes: int = Field(1000, ge=1)
+    val_interval: int = Field(500, ge=1, le=100_000_000, description="validate every N iterations")
+    val_episodes: int = Field(100, ge=1, le=1_000_000)
+    test_episodes: int = Field(1000, ge=2, le=1_000_000, description="2 at least, for a CI")
     loggers: list[str] = Field(
         default_factory=list,
         description="metric loggers besides metrics.jsonl (mt list loggers), e.g. tensorboard,csv",
@@ -112,14 +123,31 @@ class RunConfig(BaseModel):
 
     def check_names(self) -> None:
         """Raise UnknownNameError (with a suggestion) for an unregistered method, model, dataset
-        or logger, ConfigError for a logger whose package is missing."""
+        or logger; ConfigError for a logger whose package is missing or a dataset option its
+        loader does not take (before any data is read, so that ``mt config`` and ``mt train``
+        refuse the same configs)."""
         from .loggers import check_loggers
         from .registry import datasets, methods, models
 
         methods().get(self.method)
         models().get(self.model)
-        datasets().get(self.dataset)
+        loader = inspect.signature(datasets().get(self.dataset).factory)
+        takes = [n for n, p in loader.parameters.items() if p.kind is p.KEYWORD_ONLY]
+        if all(p.kind is not p.VAR_KEYWORD for p in loader.parameters.values()):
+            check_options(f"dataset {self.dataset!r}", self.dataset_options, takes)
         check_loggers(self.loggers)
+
+
+def check_options(owner: str, options: dict[str, Any], known: list[str]) -> None:
+    """ConfigError for the first option of ``options`` that is not ``known`` (``cache_dir`` is
+    filled by the toolkit, never an option)."""
+    known = [k for k in known if k != "cache_dir"]
+    for option in options:
+        if option not in known:
+            hint = closest(option, known)
+            did = f" Did you mean {hint!r}?" if hint else ""
+            takes = f"takes: {', '.join(known)}" if known else "takes no options"
+            raise ConfigError(f"Unknown option {option!r} for {owner}.{did} It {takes}.")
 
 
 def load_config(
@@ -159,6 +187,7 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
         reason = str(exc).replace("\n", " ")
         raise ConfigError(f"Config file {str(path)!r} is not valid YAML/JSON: {reason}") from None
+    check_size(data, f"Config file {str(path)!r}")
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -166,6 +195,28 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
             f"Config file {str(path)!r} must hold a mapping of settings, got {type(data).__name__}."
         )
     return data
+
+
+MAX_VALUES = 100_000  # scalars in a config once YAML aliases are expanded; real ones hold < 100
+
+
+def check_size(data: Any, where: str) -> None:
+    """Refuse a config whose aliases expand it beyond any real one (a "billion laughs" file
+    of a few hundred bytes would otherwise take minutes and gigabytes to validate and print).
+    The count stops at the limit, so this takes no longer than reading a real config."""
+    count, stack = 0, [data]
+    while stack:
+        item = stack.pop()
+        count += 1
+        if count > MAX_VALUES:
+            raise ConfigError(
+                f"{where} expands to more than {MAX_VALUES:,} values (through YAML aliases?); "
+                f"a run configuration holds a few dozen."
+            )
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
 
 
 def parse_set(item: str) -> tuple[str, Any]:
@@ -179,6 +230,7 @@ def parse_set(item: str) -> tuple[str, Any]:
         value = yaml.safe_load(raw) if raw.strip() else None
     except yaml.YAMLError:
         value = raw
+    check_size(value, f"--set {key.strip()}")
     if isinstance(value, str):  # YAML 1.1 reads "1e-3" as a string
         with contextlib.suppress(ValueError):
             value = float(value)

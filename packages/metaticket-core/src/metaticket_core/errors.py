@@ -1,4 +1,5 @@
-"""Domain errors: the CLI shows each as one red line and exits 1 (traceback with MT_DEBUG=1)."""
+"""Domain errors, and ``one_line``: how the CLI shows any error as one red line before it exits
+1 (traceback with MT_DEBUG=1)."""
 
 from __future__ import annotations
 
@@ -51,3 +52,18 @@ def closest(name: str, candidates: Iterable[str]) -> str | None:
     lowered = {c.lower(): c for c in candidates}
     match = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
     return lowered[match[0]] if match else None
+
+
+def one_line(exc: BaseException) -> str:
+    """The one line the CLI prints for ``exc``: a domain error's own message; for the system's
+    errors (a full disk, a read-only or missing folder) what failed and on which path; for
+    anything else its type and first line, marked as unexpected."""
+    if isinstance(exc, MetaticketError):
+        return str(exc)
+    if isinstance(exc, OSError) and exc.strerror:
+        paths = [str(p) for p in (exc.filename, exc.filename2) if p is not None]
+        return f"{exc.strerror}: {' -> '.join(map(repr, paths))}" if paths else exc.strerror
+    if isinstance(exc, MemoryError):
+        return "Out of memory; use a smaller meta-batch, model or dataset."
+    text = (str(exc).strip().splitlines() or [""])[0]
+    return f"unexpected {type(exc).__name__}: {text} (MT_DEBUG=1 shows the traceback)"

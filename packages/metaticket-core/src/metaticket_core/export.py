@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import safe_open
 from torch import nn
 
 from . import __version__, checkpoint
 from .errors import MetaticketError
+from .files import check_output
 from .registry import models
 from .runs import Run
 from .trainer import sparsity
@@ -29,9 +29,13 @@ def export_mask(
     which: str = "last",
     with_scores: bool = False,
     with_weights: bool = False,
+    force: bool = False,
 ) -> dict[str, float]:
-    """Write ``run``'s ticket to ``path``; returns the sparsity per layer and in total."""
+    """Write ``run``'s ticket to ``path`` (an existing file only with ``force``); returns the
+    sparsity per layer and in total."""
     from .inference import load_experiment
+
+    check_output(path, force)
 
     experiment = load_experiment(run, which)
     learner = experiment.learner
@@ -63,23 +67,32 @@ def export_mask(
         "run_id": run.id,
         "version": __version__,
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
     checkpoint.save_with_metadata(path, tensors, metadata)
     return stats
 
 
-def read_mask_file(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+JSON_FIELDS = ("model_options", "input_shape", "config", "sparsity")
+TEXT_FIELDS = ("method", "model", "dataset", "batchnorm", "checkpoint", "run_id", "version")
+
+
+def read_mask_file(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """The tensors and metadata of an exported ticket, its JSON fields decoded; a file with
+    damaged metadata is one clear error."""
     if not path.is_file():
         raise MetaticketError(f"Mask file {str(path)!r} does not exist.")
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            metadata = f.metadata() or {}
-            tensors = {key: f.get_tensor(key) for key in f.keys()}  # noqa: SIM118
-    except (OSError, ValueError) as exc:
-        raise MetaticketError(f"{str(path)!r} is not a safetensors file: {exc}") from None
+    tensors, metadata = checkpoint.read_safetensors(path, "Mask file")
     if metadata.get("format") != "metaticket-mask/1":
         raise MetaticketError(f"{str(path)!r} was not written by mt export-mask.")
-    return tensors, metadata
+    missing = [k for k in (*JSON_FIELDS, *TEXT_FIELDS, "out_features") if k not in metadata]
+    try:
+        decoded = {**metadata, **{k: json.loads(metadata[k]) for k in JSON_FIELDS}}
+        decoded["out_features"] = int(metadata["out_features"])
+    except (KeyError, ValueError) as exc:
+        what = f"lacks {', '.join(missing)}" if missing else f"is damaged ({exc})"
+        raise MetaticketError(f"Mask file {str(path)!r}: its metadata {what}.") from None
+    if not isinstance(decoded["model_options"], dict) or not isinstance(decoded["config"], dict):
+        raise MetaticketError(f"Mask file {str(path)!r}: its metadata is damaged.")
+    return tensors, decoded
 
 
 def load_ticket(path: Path) -> nn.Module:
@@ -95,10 +108,10 @@ def load_ticket(path: Path) -> nn.Module:
         models()
         .get(meta["model"])
         .factory(
-            int(meta["out_features"]),
-            tuple(json.loads(meta["input_shape"])),
+            meta["out_features"],
+            tuple(meta["input_shape"]),
             batchnorm=meta["batchnorm"],
-            **json.loads(meta["model_options"]),
+            **meta["model_options"],
         )
     )
     for key, mask in tensors.items():

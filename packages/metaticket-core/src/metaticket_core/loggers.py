@@ -37,12 +37,12 @@ class Logger:
 
 
 class JsonlLogger(Logger):
-    """metrics.jsonl in the run folder: one JSON object per record (what mt plot reads)."""
+    """metrics.jsonl in the run folder: one JSON object per record (what mt plot reads). On
+    resume the trainer has already cut it back to the checkpoint (``Run.truncate_metrics``,
+    which also knows whether that iteration's validation was recorded)."""
 
     def __init__(self, run: Run, *, start: int):
         self.run = run
-        if start:
-            run.truncate_metrics(start)
 
     def log(self, record: Mapping[str, float]) -> None:
         self.run.log(dict(record))
@@ -99,7 +99,9 @@ class Loggers(Logger):
             logger.histograms(iteration, values)
 
     def close(self) -> None:
-        for logger in self.loggers:
+        """Close each once (training and the meta-test both end through here)."""
+        loggers, self.loggers = self.loggers, []
+        for logger in loggers:
             logger.close()
 
 

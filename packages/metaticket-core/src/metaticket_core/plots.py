@@ -11,6 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from .export import natural_key
+from .files import atomic_path, check_output
 from .registry import models
 from .runs import Run
 
@@ -20,9 +21,12 @@ def _series(records: list[dict], key: str) -> tuple[list[int], list[float]]:
     return [p[0] for p in points], [p[1] for p in points]
 
 
-def _save(fig: plt.Figure, path: Path) -> Path:
+def _save(fig: plt.Figure, path: Path, force: bool = True) -> Path:
+    """Write the PNG atomically; a plot folder's own PNGs are replaced, anything else never."""
+    check_output(path, force)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
     plt.close(fig)
     return path
 
@@ -171,7 +175,7 @@ def _prunable(run: Run) -> set[str]:
     return set(backbone.names_with("prunable"))
 
 
-def plot_report(rows: list, path: Path) -> Path:
+def plot_report(rows: list, path: Path, force: bool = False) -> Path:
     """A report's rows (``sweeps.Row``) as bars of the mean over seeds, the std as error bars."""
     done = [r for r in rows if r.values]
     scale = 100 if done and done[0].metric == "accuracy" else 1
@@ -185,5 +189,4 @@ def plot_report(rows: list, path: Path) -> Path:
     if done:
         low = min(scale * (r.mean - r.std) for r in done)
         ax.set_ylim(bottom=max(0, low - 0.1 * abs(low)))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return _save(fig, path)
+    return _save(fig, path, force)

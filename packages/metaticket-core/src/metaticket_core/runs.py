@@ -1,43 +1,48 @@
 """Run folders: ``<runs_dir>/<run_id>/`` with the validated config, metrics and checkpoints.
 
 config.json        the RunConfig as trained
-status.json        iterations done, best validation, state (running/finished/...)
+status.json        iterations done, best validation, state (running/finished/failed/...)
 metrics.jsonl      one JSON object per logged iteration or validation
 checkpoints/       last.safetensors and best.safetensors (see checkpoint.py)
 test.json          the final meta-test result
+.lock              held by the process working on the run (see locks.py)
+
+Run ids are checked on every access, so no id can reach outside the runs folder.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
+import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .checkpoint import default_mode
+from . import locks
 from .config import RunConfig, validate
 from .errors import MetaticketError, UnknownNameError
+from .files import remove_orphans, write_json, write_text
+
+ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._=+-]{0,127}")
+LIVE_STATES = ("created", "running")  # states that only a live process may be in
 
 
 def default_runs_dir() -> Path:
     return Path(os.environ.get("MT_RUNS_DIR", "runs"))
 
 
-def write_json(path: Path, data: Any) -> None:
-    """Write JSON atomically (temporary file, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=2)
-            f.write("\n")
-        os.chmod(tmp, default_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def check_id(name: str, kind: str = "run") -> str:
+    """``name`` if it is a valid run (or sweep) id, a clear error otherwise."""
+    if not ID_PATTERN.fullmatch(name):
+        shown = name if len(name) <= 40 else name[:40] + "..."
+        raise MetaticketError(
+            f"Invalid {kind} id {shown!r}: use 1 to 128 letters, digits, '-', '_', '.', '=' or "
+            f"'+', starting with a letter or digit."
+        )
+    return name
 
 
 def read_json(path: Path) -> Any:
@@ -70,26 +75,69 @@ class Run:
         path = self.path / "status.json"
         return read_json(path) if path.exists() else {}
 
+    def state(self) -> str:
+        """The recorded state, except that a run no process holds cannot be running: its
+        process was killed (or the machine stopped) before it could record that."""
+        state = self.status().get("state", "-")
+        if state in LIVE_STATES and not locks.is_held(self.path):
+            return "interrupted"
+        return state
+
     def update_status(self, **changes: Any) -> None:
         write_json(self.path / "status.json", {**self.status(), **changes})
 
+    @contextmanager
+    def lock(self) -> Iterator[Run]:
+        """Hold the run for this process (RunInUse names the holder otherwise); the temporary
+        files of a writer that was killed are removed then."""
+        with locks.hold(self.path):
+            for folder in (self.path, self.checkpoints):
+                remove_orphans(folder)
+            yield self
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.path / "metrics.jsonl"
+
     def log(self, record: dict[str, Any]) -> None:
-        with open(self.path / "metrics.jsonl", "a", encoding="utf-8") as f:
-            f.write(json.dumps(record) + "\n")
+        """Append one record; a torn last line (a full disk during an earlier append) is cut
+        off first, so that it cannot glue onto this one."""
+        with open(self.metrics_path, "a+b") as f:
+            end = f.seek(0, os.SEEK_END)
+            if end and os.pread(f.fileno(), 1, end - 1) != b"\n":
+                start = max(0, end - (1 << 20))  # a record is far shorter
+                f.truncate(start + os.pread(f.fileno(), end - start, start).rfind(b"\n") + 1)
+            f.write((json.dumps(record) + "\n").encode())
 
     def metrics(self) -> list[dict[str, Any]]:
-        path = self.path / "metrics.jsonl"
-        if not path.exists():
+        """The records; a torn last line (no newline yet, or ever) is left out."""
+        if not self.metrics_path.exists():
             return []
-        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        lines = self.metrics_path.read_text(encoding="utf-8", errors="replace").split("\n")
+        records = []
+        for number, line in enumerate(lines[:-1], 1):  # lines[-1]: after the last newline
+            if not line.strip():
+                continue
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise MetaticketError(
+                    f"{str(self.metrics_path)!r} line {number} is damaged ({exc}); remove that "
+                    f"line to use the run."
+                ) from None
+        return records
 
-    def truncate_metrics(self, iteration: int) -> None:
-        """Drop records past ``iteration`` (written after the checkpoint a resume starts from)."""
-        kept = [r for r in self.metrics() if r.get("iteration", 0) <= iteration]
-        path = self.path / "metrics.jsonl"
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text("".join(json.dumps(r) + "\n" for r in kept))
-        os.replace(tmp, path)
+    def truncate_metrics(self, iteration: int, validated: bool = True) -> None:
+        """Keep the records up to ``iteration`` (written before the checkpoint a resume starts
+        from), without that iteration's validation unless it was ``validated``; this also
+        repairs a torn last line."""
+        kept = [
+            r
+            for r in self.metrics()
+            if r.get("iteration", 0) < iteration
+            or (r.get("iteration", 0) == iteration and (validated or not is_validation(r)))
+        ]
+        write_text(self.metrics_path, "".join(json.dumps(r) + "\n" for r in kept))
 
     def test_result(self) -> dict[str, Any] | None:
         path = self.path / "test.json"
@@ -98,10 +146,10 @@ class Run:
 
 def create_run(config: RunConfig, runs_dir: Path, run_id: str | None = None) -> Run:
     """A new run folder holding ``config``; a given ``run_id`` must not exist yet."""
+    if run_id is not None:
+        check_id(run_id)
     runs_dir.mkdir(parents=True, exist_ok=True)
     if run_id is not None:
-        if "/" in run_id or run_id in {"", ".", ".."}:
-            raise MetaticketError(f"Invalid run id {run_id!r}: use letters, digits, '-' and '_'.")
         if (runs_dir / run_id).exists():
             raise MetaticketError(
                 f"Run {run_id!r} already exists in {str(runs_dir)!r}; "
@@ -124,7 +172,7 @@ def create_run(config: RunConfig, runs_dir: Path, run_id: str | None = None) -> 
 
 def open_run(run_id: str, runs_dir: Path) -> Run:
     """An existing run; unknown ids suggest the closest."""
-    path = runs_dir / run_id
+    path = runs_dir / check_id(run_id)
     if not (path / "config.json").is_file():
         raise UnknownNameError("run", run_id, [r.id for r in list_runs(runs_dir)])
     return Run(path)
@@ -134,3 +182,7 @@ def list_runs(runs_dir: Path) -> list[Run]:
     if not runs_dir.is_dir():
         return []
     return [Run(p) for p in sorted(runs_dir.iterdir()) if (p / "config.json").is_file()]
+
+
+def is_validation(record: dict[str, Any]) -> bool:
+    return any(key.startswith("val_") for key in record)

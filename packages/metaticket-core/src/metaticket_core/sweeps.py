@@ -19,8 +19,9 @@ from typing import Any
 from .config import RunConfig, parse_set
 from .errors import ConfigError, MetaticketError
 from .evaluation import EvalResult
+from .files import write_json
 from .progress import Progress
-from .runs import Run, create_run, open_run, read_json, write_json
+from .runs import Run, check_id, create_run, open_run, read_json
 from .trainer import Experiment, Trainer, build
 
 
@@ -70,8 +71,10 @@ def plan(
 ) -> list[tuple[str, RunConfig]]:
     """(run id, config) of every point, all validated before anything runs; writes the
     manifest."""
+    check_id(sweep_id, "sweep")
     points = [(f"{sweep_id}-{suffix}", c) for suffix, c in expand(configure, grid, seeds)]
-    for _, config in points:
+    for run_id, config in points:
+        check_id(run_id)
         config.check_names()
     manifest = runs_dir / "sweeps" / f"{sweep_id}.json"
     write_json(manifest, {"sweep": sweep_id, "grid": grid, "seeds": seeds,
@@ -89,10 +92,12 @@ def started(run_id: str, runs_dir: Path, progress: Progress) -> tuple[Run | None
 
 
 def train_run(experiment: Experiment, run: Run, progress: Progress) -> EvalResult:
-    """Train a sweep's run from its last checkpoint, or from the start, then test it."""
-    resume = run.checkpoint("last").exists()
-    progress.log(f"{run.id}: {'resuming' if resume else 'training'}")
-    return Trainer(experiment, run, progress).complete(resume)
+    """Train a sweep's run from its last checkpoint, or from the start, then test it, holding
+    the run's lock as ``mt train`` does."""
+    with run.lock():
+        resume = run.checkpoint("last").exists()
+        progress.log(f"{run.id}: {'resuming' if resume else 'training'}")
+        return Trainer(experiment, run, progress).complete(resume)
 
 
 def run_sweep(
@@ -123,7 +128,7 @@ def sweep_runs(ids: list[str], runs_dir: Path) -> tuple[list[Run], list[str]]:
     runs: list[Run] = []
     pending: list[str] = []
     for name in ids:
-        manifest = runs_dir / "sweeps" / f"{name}.json"
+        manifest = runs_dir / "sweeps" / f"{check_id(name, 'run or sweep')}.json"
         if manifest.exists():
             for run_id in read_json(manifest)["runs"]:
                 if (runs_dir / run_id / "config.json").is_file():

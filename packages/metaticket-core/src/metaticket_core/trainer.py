@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -25,11 +27,13 @@ from .config import RunConfig
 from .distributed import SINGLE, World, all_gather, all_reduce_mean_, from_main, share
 from .errors import ConfigError, MetaticketError
 from .evaluation import EvalResult, episode_scores, summarize
+from .files import write_json
+from .interrupts import Interrupts
 from .learner import MetaLearner, OuterDefaults
 from .precision import autocast, check_precision
 from .progress import Progress
 from .registry import datasets, methods, models
-from .runs import Run, write_json
+from .runs import Run
 from .tasks import SPLITS, FewShotDataset, default_cache_dir
 
 
@@ -38,7 +42,7 @@ class TrainingDiverged(MetaticketError):
 
 
 class TrainingInterrupted(MetaticketError):
-    """Ctrl-C during training; the last completed iteration was checkpointed."""
+    """Ctrl-C or SIGTERM during training; the last completed iteration was checkpointed."""
 
 
 @dataclass
@@ -173,8 +177,11 @@ class Trainer:
             if name.rsplit(".", 1)[-1] in ("running_mean", "running_var")
         ]
         self.iteration = 0
-        self.checkpointed = 0  # iteration of the last checkpoint written
+        self.checkpointed: int | None = None  # iteration of the last checkpoint written
+        self.validated = 0  # iteration of the last validation recorded
+        self.window: list[dict[str, float]] = []  # step metrics not logged yet
         self.best: float | None = None
+        self.interrupts = Interrupts()
         self.higher_is_better = experiment.dataset.task_type == "classification"
         self.loggers = loggers.Loggers([])  # opened by fit(), on rank 0
 
@@ -188,25 +195,55 @@ class Trainer:
             tensors["rng/torch"] = torch.get_rng_state()
             if self.x.device.type == "cuda":
                 tensors["rng/cuda"] = torch.cuda.get_rng_state(self.x.device)
-            state = {"iteration": self.iteration, "best": self.best, "optimizer": opt_state}
+            state = {
+                "iteration": self.iteration,
+                "validated": self.validated,
+                "window": self.window,
+                "best": self.best,
+                "optimizer": opt_state,
+            }
             checkpoint.save(self.run.checkpoint(which), tensors, state)
         self.checkpointed = self.iteration
 
     def restore(self, which: str = "last") -> None:
-        """Load a checkpoint: rank 0 reads it and hands it to the others."""
-        tensors, state = from_main(lambda: checkpoint.load(self.run.checkpoint(which)), self.world)
-        self.x.learner.load_state_dict(
-            {k[len("learner/") :]: v for k, v in tensors.items() if k.startswith("learner/")}
-        )
-        checkpoint.optimizer_from_flat(
-            self.optimizer,
-            {k[len("optimizer/") :]: v for k, v in tensors.items() if k.startswith("optimizer/")},
-            state["optimizer"],
-        )
-        torch.set_rng_state(tensors["rng/torch"])
-        if "rng/cuda" in tensors and self.x.device.type == "cuda":
-            torch.cuda.set_rng_state(tensors["rng/cuda"], self.x.device)
-        self.iteration, self.best = state["iteration"], state["best"]
+        """Load a checkpoint: rank 0 reads it and hands it to the others. One that does not
+        fit this run (edited, truncated, another model's) is a clear error."""
+        path = self.run.checkpoint(which)
+        tensors, state = from_main(lambda: checkpoint.load(path), self.world)
+        try:
+            self.x.learner.load_state_dict(
+                {k[len("learner/") :]: v for k, v in tensors.items() if k.startswith("learner/")}
+            )
+            checkpoint.optimizer_from_flat(
+                self.optimizer,
+                {
+                    k[len("optimizer/") :]: v
+                    for k, v in tensors.items()
+                    if k.startswith("optimizer/")
+                },
+                state["optimizer"],
+            )
+            torch.set_rng_state(tensors["rng/torch"])
+            if "rng/cuda" in tensors and self.x.device.type == "cuda":
+                torch.cuda.set_rng_state(tensors["rng/cuda"], self.x.device)
+            iteration, best = state["iteration"], state["best"]
+            validated, window = state.get("validated", iteration), state.get("window", [])
+        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+            reason = " ".join(line.strip() for line in str(exc).splitlines())[:300]
+            raise MetaticketError(
+                f"Checkpoint {str(path)!r} does not fit run {self.run.id!r} (damaged, edited or "
+                f"from another run): {type(exc).__name__}: {reason}"
+            ) from None
+        counts = (iteration, validated)
+        if not all(type(n) is int and 0 <= n <= self.config.iterations for n in counts):
+            raise MetaticketError(
+                f"Checkpoint {str(path)!r} says iteration {iteration!r}, but run {self.run.id!r} "
+                f"has {self.config.iterations} iterations; the checkpoint was edited or is from "
+                f"another run."
+            )
+        if not (best is None or isinstance(best, float)) or not isinstance(window, list):
+            raise MetaticketError(f"Checkpoint {str(path)!r} has a damaged state.")
+        self.iteration, self.validated, self.window, self.best = iteration, validated, window, best
         self.checkpointed = self.iteration
 
     # training ------------------------------------------------------------------------------
@@ -228,23 +265,30 @@ class Trainer:
 
     def step(self, iteration: int, diagnostics: bool = False) -> dict[str, float]:
         """One outer step: adapt on each task, average query losses, update meta-parameters.
-        ``diagnostics`` adds the learner's inner-gradient metrics (``grad/...``)."""
+        ``diagnostics`` adds the learner's inner-gradient metrics (``grad/...``). Only the
+        meta-gradient is interruptible: the update is applied whole."""
         factor = lr_factor(iteration, self.outer, self.config.iterations)
         for group in self.optimizer.param_groups:
             group["lr"] = self.outer.lr * factor
-        tasks = self.tasks(iteration)
-        with autocast(self.config.precision, self.x.device):
-            loss, metrics = self.x.learner.outer_loss(tasks, diagnostics)
-        self.optimizer.zero_grad(set_to_none=True)
-        # only the meta-parameters: fixed tensors that the inner loop differentiates (Meta-ticket's
-        # random weights, biases, BatchNorm, head) would otherwise get outer gradients too
-        loss.backward(inputs=self.differentiated)
-        loss_value, metrics = self._average(loss, metrics)
+        with self.interrupts.interruptible():
+            tasks = self.tasks(iteration)
+            with autocast(self.config.precision, self.x.device):
+                loss, metrics = self.x.learner.outer_loss(tasks, diagnostics)
+            self.optimizer.zero_grad(set_to_none=True)
+            # only the meta-parameters: fixed tensors that the inner loop differentiates
+            # (Meta-ticket's random weights, biases, BatchNorm, head) would otherwise get outer
+            # gradients too
+            loss.backward(inputs=self.differentiated)
+            loss_value, metrics = self._average(loss, metrics)
         if not math.isfinite(loss_value):
+            kept = (
+                f"the last good checkpoint (iteration {self.checkpointed}) is kept"
+                if self.checkpointed is not None
+                else "no checkpoint had been written yet"
+            )
             raise TrainingDiverged(
-                f"The meta-loss became {loss_value} at iteration {iteration}; the last good "
-                f"checkpoint (iteration {self.checkpointed}) is kept. Try a lower --outer-lr "
-                f"or --inner-lr."
+                f"The meta-loss became {loss_value} at iteration {iteration}; {kept}. Try a lower "
+                f"--outer-lr or --inner-lr."
             )
         self.optimizer.step()
         self.x.learner.after_step(iteration)
@@ -270,16 +314,17 @@ class Trainer:
     def evaluate(self, split: str, episodes: int) -> EvalResult:
         """Score the fixed episodes of ``split``, each rank a share; every rank gets the result."""
         n = self.world.size
-        scores = episode_scores(
-            self.x.learner,
-            self.x.dataset,
-            self.config,
-            split,  # type: ignore[arg-type]
-            episodes,
-            self.x.device,
-            self.progress,
-            share=(self.world.rank, n),
-        )
+        with self.interrupts.interruptible():
+            scores = episode_scores(
+                self.x.learner,
+                self.x.dataset,
+                self.config,
+                split,  # type: ignore[arg-type]
+                episodes,
+                self.x.device,
+                self.progress,
+                share=(self.world.rank, n),
+            )
         shares = all_gather(scores, self.world)
         return summarize(self.x.dataset.task_type, [shares[i % n][i // n] for i in range(episodes)])
 
@@ -287,36 +332,71 @@ class Trainer:
         return self.evaluate("val", self.config.val_episodes)
 
     def fit(self) -> None:
-        """Train from ``self.iteration`` to ``config.iterations``, validating and checkpointing."""
+        """Train from ``self.iteration`` to ``config.iterations``, validating and checkpointing
+        (first the validation that an interrupt cut short)."""
         c = self.config
-        self._status(
-            state="running",
-            iteration=self.iteration,
-            input_shape=list(self.x.dataset.input_shape),
-            task_type=self.x.dataset.task_type,
-            threads=torch.get_num_threads(),
-        )
-        if self.world.main:
-            self.loggers = loggers.open_loggers(c.loggers, self.run, start=self.iteration)
-        log_every = max(1, min(c.val_interval, c.iterations // 200 or 1))
-        window: list[dict[str, float]] = []
-        bar = self.progress.task("train", c.iterations, completed=self.iteration)
-        started = time.perf_counter()
+        with self._ending(), self.interrupts.handled():
+            self._status(
+                state="running",
+                reason=None,
+                iteration=self.iteration,
+                input_shape=list(self.x.dataset.input_shape),
+                task_type=self.x.dataset.task_type,
+                threads=torch.get_num_threads(),
+            )
+            if self.world.main:
+                self.loggers = loggers.open_loggers(c.loggers, self.run, start=self.iteration)
+            bar = self.progress.task("train", c.iterations, completed=self.iteration)
+            started = time.perf_counter()
+            try:
+                if self._validation_pending():
+                    self._validate_and_save(self.iteration)
+                for iteration in range(self.iteration + 1, c.iterations + 1):
+                    info = self._advance(iteration)
+                    bar.advance(info=info)
+                    if self._validates_at(iteration):
+                        self._validate_and_save(iteration)
+                    self.interrupts.check()
+            except KeyboardInterrupt:
+                self.save("last")
+                raise
+            if c.iterations == 0:  # the untrained start, kept so that it can be tested again
+                self.save("last")
+            self._status(
+                state="trained",
+                iteration=self.iteration,
+                train_seconds=time.perf_counter() - started,
+            )
+
+    def _advance(self, iteration: int) -> str | None:
+        """Step ``iteration`` and record it (the update, count and record go together); returns
+        the progress bar's text when the step was logged."""
+        log_every = max(1, min(self.config.val_interval, self.config.iterations // 200 or 1))
+        log = iteration % log_every == 0 or iteration == self.config.iterations
+        metrics = self.step(iteration, diagnostics=log)
+        self.iteration = iteration
+        self.window.append(metrics)
+        if not log:
+            return None
+        record = self._record(iteration, self.window)
+        self._log(record)
+        self.window = []
+        return _bar_info(record)
+
+    def _validates_at(self, iteration: int) -> bool:
+        return iteration % self.config.val_interval == 0 or iteration == self.config.iterations
+
+    def _validation_pending(self) -> bool:
+        """Whether an interrupt cut short the validation of the current iteration."""
+        return self.validated < self.iteration and self._validates_at(self.iteration)
+
+    @contextmanager
+    def _ending(self) -> Iterator[None]:
+        """Record in status.json how the run ended when it ends with an error: interrupted
+        (Ctrl-C, SIGTERM), diverged, or failed with the reason."""
         try:
-            for iteration in range(self.iteration + 1, c.iterations + 1):
-                log = iteration % log_every == 0 or iteration == c.iterations
-                window.append(self.step(iteration, diagnostics=log))
-                self.iteration = iteration
-                info = None
-                if log:
-                    record = self._record(iteration, window)
-                    self._log(record)
-                    window, info = [], _bar_info(record)
-                bar.advance(info=info)
-                if iteration % c.val_interval == 0 or iteration == c.iterations:
-                    self._validate_and_save(iteration)
+            yield
         except KeyboardInterrupt:
-            self.save("last")
             self._status(state="interrupted", iteration=self.iteration)
             raise TrainingInterrupted(
                 f"Interrupted at iteration {self.iteration}; checkpoint saved. Resume with: "
@@ -325,13 +405,13 @@ class Trainer:
         except TrainingDiverged:
             self._status(state="diverged")
             raise
+        except Exception as exc:
+            reason = (str(exc).strip().splitlines() or [""])[0]
+            with suppress(Exception):  # the disk may be what failed
+                self._status(state="failed", reason=f"{type(exc).__name__}: {reason}")
+            raise
         finally:
             self.loggers.close()
-        if c.iterations == 0:  # the untrained start, kept so that it can be tested again
-            self.save("last")
-        self._status(
-            state="trained", iteration=self.iteration, train_seconds=time.perf_counter() - started
-        )
 
     def _record(self, iteration: int, window: list[dict[str, float]]) -> dict[str, float]:
         """Means over the window; diagnostics come from its last step, the only one that has
@@ -361,26 +441,31 @@ class Trainer:
         )
         if improved:
             self.best = result.mean
-        self.save("last")
-        if improved:
+        self.validated = iteration
+        if improved:  # before "last": a resume from the previous "last" rewrites it anyway
             self.save("best")
+        self.save("last")
         self._status(iteration=iteration, best_val=self.best, val_metric=result.metric)
         self.progress.log(f"iteration {iteration}: val {result.summary()}")
 
     def complete(self, resume: bool) -> EvalResult:
         """Train to the end (from the last checkpoint when resuming), then meta-test."""
         if resume:
-            self.restore("last")
+            if self.run.checkpoint("last").exists():  # none: stopped before its first one
+                self.restore("last")
+            if self.world.main:
+                self.run.truncate_metrics(self.iteration, not self._validation_pending())
             self.progress.log(f"resuming {self.run.id} from iteration {self.iteration}")
         self.fit()
         return self.test()
 
     def test(self, episodes: int | None = None) -> EvalResult:
         """Meta-test the current learner on fixed test episodes and store the result."""
-        result = self.evaluate("test", episodes or self.config.test_episodes)
-        if self.world.main:
-            write_json(self.run.path / "test.json", {**result.as_dict(), "checkpoint": "last"})
-        self._status(state="finished", test=result.mean, test_ci95=result.ci95)
+        with self._ending(), self.interrupts.handled():
+            result = self.evaluate("test", episodes or self.config.test_episodes)
+            if self.world.main:
+                write_json(self.run.path / "test.json", {**result.as_dict(), "checkpoint": "last"})
+            self._status(state="finished", test=result.mean, test_ci95=result.ci95)
         return result
 
     def _status(self, **changes: object) -> None:

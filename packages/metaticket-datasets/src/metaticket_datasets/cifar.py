@@ -44,7 +44,7 @@ from .imageset import (
 from .options import dataset_factory, require_root
 from .splitfiles import missing_split, read_class_split
 from .torchmeta import cifar_classes, files_of
-from .unpickle import field, read_pickle
+from .unpickle import field, labels_field, read_pickle
 
 
 @dataclass(frozen=True)
@@ -163,7 +163,7 @@ def _metaoptnet(pickles: dict) -> Listing:
     for split, path in pickles.items():
         record = read_pickle(path)
         images = np.asarray(field(record, "data", path))
-        labels = np.asarray(field(record, "labels", path))
+        labels = labels_field(record, "labels", path)
         if images.dtype != np.uint8 or images.ndim != 4 or len(labels) != len(images):
             raise DataError(
                 f"{path}: expected data uint8 (n, 32, 32, 3) and n labels, got data "
@@ -190,8 +190,8 @@ def _cifar100(folder: Path) -> Listing:
             raise DataError(f"{folder / name}: expected data uint8 (n, 3072), got {data.shape}.")
         parts.append((
             data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1),
-            np.asarray(field(record, "fine_labels", folder / name)),
-            np.asarray(field(record, "coarse_labels", folder / name)),
+            labels_field(record, "fine_labels", folder / name),
+            labels_field(record, "coarse_labels", folder / name),
         ))  # fmt: skip
     classes = []
     for label, fine in enumerate(fine_names):

@@ -60,13 +60,16 @@ def preview_command(
     output: Annotated[Path, typer.Option("--output", "-o", help="PNG file to write.")] = Path(
         "preview.png"
     ),
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
 ) -> None:
     """Save a PNG grid of sample classes (one row each) of image datasets, side by side, as the
     model sees them (ink bright on dark paper for Omniglot-like data)."""
+    from metaticket_core.files import check_output
     from metaticket_core.registry import datasets as registry
 
     from .preview import save_preview
 
+    check_output(output, force)
     panels = []
     for spec in datasets:
         name, _, root = spec.partition("=")

@@ -12,7 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from metaticket_core.errors import ConfigError, DataError, closest
+from metaticket_core.config import check_options
+from metaticket_core.errors import DataError
 from metaticket_core.tasks import default_cache_dir
 
 
@@ -24,19 +25,12 @@ def dataset_factory(name: str) -> Callable[[Callable[..., Any]], Callable[..., A
         known = [
             n
             for n, p in inspect.signature(load).parameters.items()
-            if p.kind is inspect.Parameter.KEYWORD_ONLY and n != "cache_dir"
+            if p.kind is inspect.Parameter.KEYWORD_ONLY
         ]
 
         @functools.wraps(load)
         def factory(root: Path | str | None, *, cache_dir: Path | None = None, **options: Any):
-            for option in options:
-                if option not in known:
-                    hint = closest(option, known)
-                    did = f" Did you mean {hint!r}?" if hint else ""
-                    takes = f"takes: {', '.join(known)}" if known else "takes no options"
-                    raise ConfigError(
-                        f"Unknown option {option!r} for dataset {name!r}.{did} It {takes}."
-                    )
+            check_options(f"dataset {name!r}", options, known)
             root = Path(root).expanduser() if root is not None else None
             return load(root, cache_dir=Path(cache_dir or default_cache_dir()), **options)
 

@@ -9,6 +9,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from metaticket_core.errors import DataError
+from metaticket_core.files import atomic_path
 from metaticket_core.tasks import FewShotDataset, Split
 
 GAP, MARGIN, TITLE = 2, 8, 14
@@ -70,6 +71,6 @@ def save_preview(
     for p in panels:
         sheet.paste(p, (x, MARGIN))
         x += p.width + MARGIN
-    output.parent.mkdir(parents=True, exist_ok=True)
-    sheet.save(output, optimize=True)
+    with atomic_path(output) as tmp:
+        sheet.save(tmp, format="PNG", optimize=True)
     return sheet.size

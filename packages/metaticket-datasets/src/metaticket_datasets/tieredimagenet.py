@@ -38,7 +38,7 @@ from .imageset import (
 from .options import dataset_factory, require_root
 from .splitfiles import missing_split, read_class_split
 from .torchmeta import files_of, has_split_files, split_file_classes
-from .unpickle import field, read_pickle
+from .unpickle import field, labels_field, read_pickle
 
 EXPECTED = (
     "{train,val,test}_images_png.pkl + {split}_labels.pkl (learn2learn), {split}_data.hdf5 "
@@ -96,10 +96,10 @@ def _from_pickles(pickles: dict) -> Listing:
     splits = {}
     for split, (images_path, labels_path) in pickles.items():
         labels = read_pickle(labels_path)
-        specific = np.asarray(field(labels, "label_specific", labels_path))
+        specific = labels_field(labels, "label_specific", labels_path)
         names = (
             [str(n) for n in field(labels, "label_specific_str", labels_path)]
-            if "label_specific_str" in labels
+            if isinstance(labels, dict) and "label_specific_str" in labels
             else [str(i) for i in range(int(specific.max()) + 1)]
         )
         images = functools.cache(partial(_images, images_path, len(specific)))

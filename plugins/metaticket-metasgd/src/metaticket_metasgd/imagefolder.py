@@ -128,8 +128,10 @@ class ImageFolder(FewShotDataset):
                             (self.size, self.size), Image.Resampling.LANCZOS
                         )
                     )
-            except (OSError, ValueError, Image.DecompressionBombError) as exc:
-                raise DataError(f"Cannot decode image {path}: {exc}") from None
+            except Exception as exc:  # Pillow's format plugins raise all kinds on a damaged file
+                raise DataError(
+                    f"Cannot decode image {path}: {type(exc).__name__}: {exc}"
+                ) from None
             out[i] = pixels[None] if self.mode == "L" else pixels.transpose(2, 0, 1)
         return out
 

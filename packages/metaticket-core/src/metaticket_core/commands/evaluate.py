@@ -17,7 +17,12 @@ from ..runs import default_runs_dir, open_run
 from .train import JSON_OUT, PRECISION, RUNS_DIR
 
 RUN_ID = Annotated[str, typer.Argument(help="Run id (mt runs).")]
-EPISODES = Annotated[int | None, typer.Option(help="Test episodes.", show_default="the run's")]
+EPISODES = Annotated[
+    int | None,
+    typer.Option(
+        min=2, max=1_000_000, help="Test episodes (2 at least).", show_default="the run's"
+    ),
+]
 CHECKPOINT = Annotated[str, typer.Option(help="Which checkpoint: last or best.")]
 
 
@@ -28,7 +33,7 @@ def register(app: typer.Typer) -> None:
 
 def _meta_test(run, which, episodes, progress, **changes):
     x = load_experiment(run, which, **changes)
-    n = episodes or x.config.test_episodes
+    n = x.config.test_episodes if episodes is None else episodes
     return evaluate(x.learner, x.dataset, x.config, "test", n, x.device, progress)
 
 

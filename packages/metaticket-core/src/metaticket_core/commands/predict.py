@@ -59,7 +59,8 @@ def predict_command(
     support: Annotated[Path, typer.Option(help="Folder with one sub-folder of images per class.")],
     query: Annotated[list[Path], typer.Option(help="Query image or folder (repeatable).")],
     steps: Annotated[
-        int | None, typer.Option(help="Adaptation steps.", show_default="the run's")
+        int | None,
+        typer.Option(min=0, max=10_000, help="Adaptation steps.", show_default="the run's"),
     ] = None,
     checkpoint: CHECKPOINT = "last",
     runs_dir: RUNS_DIR = None,

@@ -49,7 +49,7 @@ def runs_command(
             f"{status.get('iteration', 0)}/{config.iterations}",
             _score(status.get("best_val"), metric),
             _score(status.get("test"), metric),
-            status.get("state", "-"),
+            run.state(),
         )
     console.print(table)
 
@@ -65,7 +65,9 @@ def show_command(run_id: RUN_ID, runs_dir: RUNS_DIR = None) -> None:
     )
     console.rule("status")
     console.print(
-        yaml.safe_dump(run.status(), sort_keys=False).rstrip(), markup=False, highlight=False
+        yaml.safe_dump({**run.status(), "state": run.state()}, sort_keys=False).rstrip(),
+        markup=False,
+        highlight=False,
     )
     test = run.test_result()
     if test:

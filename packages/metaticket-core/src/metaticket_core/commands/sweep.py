@@ -20,7 +20,7 @@ from ..sweep_jobs import run_jobs
 from ..sweeps import parse_grid, plan, report_rows, run_sweep, sweep_runs, train_run
 from ..threads import check_count, set_threads
 from ..trainer import build
-from .train import RUNS_DIR, THREADS
+from .train import FORCE, RUNS_DIR, THREADS
 
 
 def register(app: typer.Typer) -> None:
@@ -118,6 +118,7 @@ def report_command(
     plot: Annotated[
         Path | None, typer.Option(help="Also draw the rows as a bar chart (PNG).")
     ] = None,
+    force: FORCE = False,
     runs_dir: RUNS_DIR = None,
 ) -> None:
     """Mean ± std over seeds of the meta-test results, one row per configuration."""
@@ -128,7 +129,7 @@ def report_command(
     if plot:
         from ..plots import plot_report  # matplotlib: only when asked
 
-        console.print(f"wrote {plot_report(rows, plot)}", highlight=False)
+        console.print(f"wrote {plot_report(rows, plot, force)}", highlight=False)
     header = ["configuration", "seeds", "meta-test (mean ± std over seeds)"]
     cells = [
         [

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -13,7 +12,7 @@ from ..console import console
 from ..export import describe_masks, export_mask, read_mask_file
 from ..runs import default_runs_dir, open_run
 from .evaluate import CHECKPOINT, RUN_ID
-from .train import RUNS_DIR
+from .train import FORCE, RUNS_DIR
 
 
 def register(app: typer.Typer) -> None:
@@ -32,12 +31,13 @@ def export_mask_command(
         bool, typer.Option(help="Include phi_0 so the ticket is reproducible (mt: load_ticket).")
     ] = False,
     checkpoint: CHECKPOINT = "last",
+    force: FORCE = False,
     runs_dir: RUNS_DIR = None,
 ) -> None:
     """Write a Meta-ticket run's masks (0/1 per prunable weight) with metadata as safetensors."""
     run = open_run(run_id, runs_dir or default_runs_dir())
     path = output or run.path / "mask.safetensors"
-    stats = export_mask(run, path, checkpoint, with_scores, with_weights)
+    stats = export_mask(run, path, checkpoint, with_scores, with_weights, force)
     console.print(f"wrote {path} (sparsity {100 * stats['sparsity']:.2f}%)", highlight=False)
 
 
@@ -46,10 +46,10 @@ def inspect_command(
 ) -> None:
     """Per-layer sparsity of an exported mask file."""
     tensors, meta = read_mask_file(file)
-    config = json.loads(meta["config"])
+    config = meta["config"]
     title = (
-        f"{file.name}: {meta['method']} on {meta['model']} {json.loads(meta['model_options'])}, "
-        f"{meta['dataset']} {config['ways']}-way {config['shots']}-shot (run {meta['run_id']}, "
+        f"{file.name}: {meta['method']} on {meta['model']} {meta['model_options']}, "
+        f"{meta['dataset']} {config.get('ways')}-way {config.get('shots')}-shot (run {meta['run_id']}, "
         f"{meta['checkpoint']} checkpoint, metaticket {meta['version']})"
     )
     table = Table(title=title, title_justify="left")

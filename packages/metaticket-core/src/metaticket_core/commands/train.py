@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,6 +14,7 @@ from .. import distributed
 from ..config import RunConfig, load_config, validate
 from ..console import console
 from ..errors import ConfigError
+from ..files import write_json
 from ..presets import preset as get_preset
 from ..progress import Progress
 from ..runs import Run, create_run, default_runs_dir, open_run
@@ -41,6 +43,7 @@ THREADS = Annotated[
         show_default="torch's: one per core",
     ),
 ]
+FORCE = Annotated[bool, typer.Option("--force", help="Replace an existing output file.")]
 
 
 def register(app: typer.Typer) -> None:
@@ -131,9 +134,7 @@ def train_command(
     def configure() -> tuple[RunConfig, Run | None]:
         if resume:
             run = open_run(resume, runs_dir)
-            # where and in what precision it runs: the only settings a resume may change
-            changes = {k: v for k, v in {"device": device, "precision": precision}.items() if v}
-            return validate({**run.config().model_dump(), **changes}), run
+            return _resumed(ctx, run), run
         # a config file stands alone; with neither a preset nor a file, train the demo
         base = get_preset(preset or "demo") if preset or config_file is None else None
         config = load_config(config_file, overrides=flags, sets=set_, preset=base)
@@ -166,21 +167,32 @@ def _train(
     run_id: str | None,
     json_out: bool,
 ) -> None:
-    """Rank 0 reads the config and owns the run folder; every rank builds and trains."""
+    """Rank 0 reads the config and owns the run folder, locked while it trains; every rank builds
+    and trains."""
     config, run = distributed.from_main(configure, world)
-
-    def setup() -> Experiment:
-        distributed.share(config.meta_batch, world)
-        return build(config, world=world)
-
-    experiment = distributed.together(setup, world)
     resuming = run is not None
-    if run is None:
-        run = distributed.from_main(lambda: create_run(config, runs_dir, run_id), world)
-    if world.main:
-        console.print(f"run [bold]{run.id}[/] in {run.path}", highlight=False)
-    with Progress(enabled=world.main) as progress:
-        result = Trainer(experiment, run, progress, world).complete(resuming)
+    with ExitStack() as held:
+
+        def claim(run: Run | None) -> Run:
+            run = held.enter_context((run or create_run(config, runs_dir, run_id)).lock())
+            if run.config().iterations != config.iterations:  # --resume --iterations N
+                write_json(run.path / "config.json", config.model_dump(mode="json"))
+            return run
+
+        if run is not None:  # a second process on the run stops here, before any work
+            run = distributed.from_main(lambda: claim(run), world)
+
+        def setup() -> Experiment:
+            distributed.share(config.meta_batch, world)
+            return build(config, world=world)
+
+        experiment = distributed.together(setup, world)
+        if run is None:
+            run = distributed.from_main(lambda: claim(None), world)
+        if world.main:
+            console.print(f"run [bold]{run.id}[/] in {run.path}", highlight=False)
+        with Progress(enabled=world.main) as progress:
+            result = Trainer(experiment, run, progress, world).complete(resuming)
     if not world.main:
         return
     console.print(f"meta-test {result.summary()}", highlight=False)
@@ -193,12 +205,53 @@ def _train(
         typer.echo(json.dumps(summary))
 
 
+RESUME_MAY_CHANGE = {"iterations", "device", "precision", "log"}
+ALONGSIDE_RESUME = {"resume", "runs_dir", "nproc", "threads", "json_out"}
+
+
+def _resumed(ctx: typer.Context, run: Run) -> RunConfig:
+    """``run``'s config with what ``--resume`` may change: ``--iterations`` (to train longer,
+    never fewer than done), where and how it runs (``--device``, ``--precision``) and more
+    loggers (``--log``); any other setting is refused, naming it."""
+    given = _given(ctx)
+    refused = sorted(set(given) - RESUME_MAY_CHANGE - ALONGSIDE_RESUME)
+    if refused:
+        names = ", ".join(max(given[n].opts, key=len) for n in refused)
+        raise ConfigError(
+            f"--resume continues run {run.id!r} with its own settings and cannot change {names}; "
+            f"with --resume only --iterations (to train longer), --device, --precision and --log "
+            f"may be given."
+        )
+    config = run.config()
+    iterations = ctx.params.get("iterations")
+    if iterations is not None:
+        done = run.status().get("iteration", 0)
+        if iterations < done:
+            raise ConfigError(
+                f"--iterations {iterations} is fewer than the {done} that run {run.id!r} has "
+                f"done; give at least {done}."
+            )
+        config.iterations = iterations
+    changes = {"device": ctx.params.get("device"), "precision": ctx.params.get("precision")}
+    changes["loggers"] = [*config.loggers, *(ctx.params.get("log") or [])]
+    return validate({**config.model_dump(), **{k: v for k, v in changes.items() if v}})
+
+
+def _given(ctx: typer.Context) -> dict[str, Any]:
+    """The parameters this command was given a value for, by name."""
+    return {
+        param.name: param
+        for param in ctx.command.params
+        if param.name and ctx.params.get(param.name) not in (None, False, [], ())
+    }
+
+
 def _forwarded(ctx: typer.Context, skip: str) -> list[str]:
     """The options this command was given, as arguments for another invocation of it."""
     args: list[str] = []
-    for param in ctx.command.params:
-        value = ctx.params.get(param.name or "")
-        if param.name == skip or value is None or value is False or value == []:
+    for name, param in _given(ctx).items():
+        value = ctx.params[name]
+        if name == skip:
             continue
         option = max(param.opts, key=len)
         if value is True:
