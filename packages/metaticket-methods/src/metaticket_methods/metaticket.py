@@ -1,6 +1,7 @@
 """Meta-ticket: meta-learn a binary mask over a fixed random network (Chijiwa et al. 2022).
 
-Masked weights are re-drawn Kaiming-normal (fan_in, ReLU gain) and, like every other parameter
+Masked weights are re-drawn Kaiming-normal (fan_in, ReLU gain; the naive sinusoid variant keeps
+the backbone's own) and, like every other parameter
 that is not meta-trained (biases, BatchNorm, head), become fixed buffers of the backbone: every
 task starts from the same phi_0 and the inner loop adapts all of it. The meta-parameters are one
 score per masked weight, Kaiming-uniform with fan_in and the ReLU gain (bound sqrt(6 / fan_in),
@@ -68,6 +69,7 @@ class MetaTicket(FunctionalLearner):
         meta_trained: Collection[str] = (),
         frozen: Collection[str] = (),
         iterand: bool = False,
+        redraw: bool = True,
     ):
         params = dict(backbone.named_parameters())
         super().__init__(
@@ -85,7 +87,7 @@ class MetaTicket(FunctionalLearner):
         self.iterand_rate = config.iterand_rate
         self.constant_init = config.constant_init
         with torch.no_grad():
-            for name in self.masked:
+            for name in self.masked if redraw else ():
                 params[name].copy_(self._draw(params[name]))
             if self.constant_init is not None:
                 for name in backbone.names_with("bias"):
@@ -201,6 +203,9 @@ def metaticket_reg(backbone: Backbone, config: RunConfig) -> MetaTicketRegressio
 
 
 def metaticket_reg_naive(backbone: Backbone, config: RunConfig) -> MetaTicketRegression:
-    """Naive regression Meta-ticket: every layer's weight masked (output too), nothing trained."""
+    """Naive regression Meta-ticket: every layer's weight masked (output too), nothing trained.
+    The masked weights keep the backbone's own init: Kaiming-normal ones make the 5-step inner
+    loop at lr 0.01 diverge (the 1-input layer gets std sqrt(2)), so they would fail the run,
+    not the method."""
     masked = backbone.names_with("prunable") + _head_weights(backbone)
-    return MetaTicketRegression(backbone, config, masked=masked)
+    return MetaTicketRegression(backbone, config, masked=masked, redraw=False)
