@@ -1,9 +1,8 @@
 """Meta-ticket: meta-learn a binary mask over a fixed random network (Chijiwa et al. 2022).
 
 Masked weights are re-drawn Kaiming-normal (fan_in, ReLU gain; the naive sinusoid variant keeps
-the backbone's own) and, like every other parameter
-that is not meta-trained (biases, BatchNorm, head), become fixed buffers of the backbone: every
-task starts from the same phi_0 and the inner loop adapts all of it. The meta-parameters are one
+the backbone's own) and, like every other parameter that is not meta-trained (biases, BatchNorm,
+head), become fixed buffers of the backbone: every task starts from the same phi_0 and the inner loop adapts all of it. The meta-parameters are one
 score per masked weight, Kaiming-uniform with fan_in and the ReLU gain (bound sqrt(6 / fan_in),
 as the authors' ``sparse_module.py``; not edge-popup's a = sqrt(5)); the mask is
 m = 1[s >= sigma] with one threshold per tensor, fixed at init as the p_init quantile of its
