@@ -10,6 +10,7 @@ import torch.nn.functional as F
 
 from metaticket_core.errors import ConfigError
 from metaticket_methods.metaticket import (
+    IteRand,
     metaticket,
     metaticket_boil,
     metaticket_boil_iterand,
@@ -277,7 +278,7 @@ def test_invalid_option_values_are_refused_on_one_line(tiny, options, message, c
 def test_each_method_takes_the_options_it_uses(build, tiny, config):
     """Built as the trainer builds them: a legacy setting a method does not use is left out,
     any other unknown option refused with the closest name."""
-    assert build(metaticket, tiny(), config(iterand_period=5)).iterand is False
-    assert build(metaticket_reg, tiny(), config(iterand_period=5)).iterand_period == 5
+    assert build(metaticket, tiny(), config(iterand_period=5)).iterand is None
+    assert build(metaticket_reg, tiny(), config(iterand_period=5)).iterand == IteRand(5, 1.0)
     with pytest.raises(ConfigError, match=r"Unknown option 'p_int'.*Did you mean 'p_init'\?"):
         build(metaticket, tiny(), config(method_options={"p_int": 0.5}))
