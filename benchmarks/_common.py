@@ -36,7 +36,7 @@ from pathlib import Path
 import torch
 
 from metaticket_core.allocator import keep_freed_memory
-from metaticket_core.config import RunConfig
+from metaticket_core.config import RunConfig, method_arguments
 from metaticket_core.learner import MetaLearner
 from metaticket_core.registry import methods, models
 from metaticket_core.tasks import Task
@@ -104,7 +104,8 @@ def build(
     config = RunConfig(model=case.model, method=method, inner_lr=0.4, **settings)
     out = 1 if case.regression else WAYS
     backbone = models().get(case.model).factory(out, case.shape, batchnorm="batch")
-    return methods().get(method).factory(backbone, config).to(device), config
+    factory = methods().get(method).factory
+    return factory(backbone, config, **method_arguments(config, factory)).to(device), config
 
 
 def add_machine_options(parser: argparse.ArgumentParser) -> None:

@@ -60,11 +60,12 @@ from _common import (
 )
 from torch import nn
 
-from metaticket_core.config import RunConfig
+from metaticket_core.config import factory_options
+from metaticket_core.functional import task_loss
 from metaticket_core.precision import autocast
 from metaticket_core.tasks import Task
 from metaticket_core.trainer import make_optimizer, outer_settings
-from metaticket_methods.inner import task_loss
+from metaticket_methods.metaticket import metaticket_iterand
 
 CLONED = "maml-cloned"
 METHODS = {
@@ -157,7 +158,7 @@ def main() -> None:
         "--max-seconds", type=float, help="stop a case's timed steps after this long (n >= 3)"
     )
     parser.add_argument(
-        "--iterand-period", type=int, default=RunConfig.model_fields["iterand_period"].default
+        "--iterand-period", type=int, default=factory_options(metaticket_iterand)["iterand_period"]
     )
     parser.add_argument("--memory-steps", type=int, default=2, help="0: no memory column")
     parser.add_argument(

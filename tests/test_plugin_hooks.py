@@ -1,5 +1,5 @@
-"""Every hook is documented in docs/PLUGINS.md and exercised here; the guide's copy-me example
-runs as written. In-process, with inline plugins only (core's own plugin underneath)."""
+"""Every hook is documented in docs/PLUGINS.md and exercised here; the guide's copy-me examples
+run as written. In-process, with inline plugins only (core's own plugin underneath)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,9 @@ from pathlib import Path
 import pytest
 import torch
 
+import metaticket_datasets.plugin
+import metaticket_models.mlp
+import metaticket_models.plugin
 from metaticket_core import (
     hookimpl,
     hookspecs,
@@ -19,11 +22,21 @@ from metaticket_core import (
     list_loggers,
     list_methods,
     list_models,
+    load_config,
 )
-from metaticket_core.errors import PluginError
+from metaticket_core.config import RunConfig
+from metaticket_core.errors import ConfigError, PluginError
 from metaticket_core.loggers import Logger
 from metaticket_core.registry import datasets, loggers, methods, models
-from metaticket_core.testing import isolated_plugins, registered_plugin, run_cli
+from metaticket_core.runs import create_run
+from metaticket_core.tasks import Task
+from metaticket_core.testing import (
+    central_difference,
+    isolated_plugins,
+    registered_plugin,
+    run_cli,
+)
+from metaticket_core.trainer import Trainer, build
 
 GUIDE = Path(__file__).resolve().parents[1] / "docs" / "PLUGINS.md"
 
@@ -209,3 +222,69 @@ def test_copy_me_example_works_as_written(monkeypatch):
 
     net = plugin.MLP2(5, (1, 28, 28))
     assert set(net.parameter_tags()) == {n for n, _ in net.named_parameters()}
+
+
+# the guide's new method ----------------------------------------------------------------------
+@pytest.fixture
+def guide_method():
+    """The guide's method module, registered as plugin ``mymethod`` for the test."""
+    module = types.ModuleType("my_method")
+    exec(compile(copy_me("my_method.py"), "my_method.py", "exec"), vars(module))
+    with registered_plugin(module, "mymethod"):
+        yield module
+
+
+def test_the_new_method_is_as_short_as_the_guide_says():
+    lines = len(copy_me("my_method.py").splitlines())
+    claimed = re.search(r"### A new method in (\d+) lines", GUIDE.read_text(encoding="utf-8"))
+    assert claimed and int(claimed.group(1)) == lines < 40
+
+
+def test_the_new_method_trains_tests_and_checks_its_option(guide_method, tmp_path):
+    def config(**options):
+        return load_config(overrides={
+            "method": "maml+lslr", "model": "sine-mlp", "dataset": "sinusoid", "shots": 5,
+            "queries": 5, "meta_batch": 2, "inner_lr": 0.01, "inner_steps": 2, "iterations": 4,
+            "val_interval": 2, "val_episodes": 2, "test_episodes": 3, "device": "cpu",
+            "method_options": options,
+        })  # fmt: skip
+
+    with (
+        registered_plugin(metaticket_models.plugin, "models"),
+        registered_plugin(metaticket_datasets.plugin, "datasets"),
+    ):
+        experiment = build(config(rate_init=0.02), cache_dir=tmp_path / "cache")
+        rates = {n: r.item() for n, r in experiment.learner.inner_rates().items()}
+        assert rates and all(r == pytest.approx(0.02) for r in rates.values())
+        trainer = Trainer(experiment, create_run(experiment.config, tmp_path / "runs", "r"))
+        trainer.fit()
+        result = trainer.test()
+        assert result.metric == "mse" and result.episodes == 3
+        moved = experiment.learner.inner_rates()
+        assert all(moved[n].item() != rate for n, rate in rates.items())  # meta-learned
+        with pytest.raises(ConfigError, match=r"'rate_int'.*Did you mean 'rate_init'\?"):
+            config(rate_int=0.1).check_names()
+        with pytest.raises(ConfigError, match="rate_init=-1: expected a number > 0"):
+            build(config(rate_init=-1), cache_dir=tmp_path / "cache")
+
+
+def test_the_new_methods_meta_gradient_equals_finite_differences(guide_method):
+    """Entries of every meta-parameter (phi_0 and the rates), second order through two inner
+    steps, against central differences of the meta-loss, on the sinusoid MLP in float64."""
+    torch.manual_seed(0)
+    backbone = metaticket_models.mlp.build_sine_mlp(1, (1,)).double()
+    config = RunConfig(inner_lr=0.01, inner_steps=2)
+    learner = guide_method.learned_rates(backbone, config, rate_init=0.05).double()
+    g = torch.Generator().manual_seed(1)
+
+    def xy():
+        x = torch.rand(5, 1, generator=g, dtype=torch.float64) * 10 - 5
+        return x, torch.sin(x)
+
+    batch = [Task(*xy(), *xy()) for _ in range(2)]
+    loss, _ = learner.outer_loss(batch)
+    loss.backward()
+    for param in learner.meta_parameters():
+        for i in range(0, param.numel(), 97):
+            numeric = central_difference(lambda: learner.outer_loss(batch)[0].item(), param, i)
+            assert param.grad.view(-1)[i].item() == pytest.approx(numeric, rel=1e-5, abs=1e-9)

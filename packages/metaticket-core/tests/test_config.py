@@ -3,10 +3,11 @@ import json
 import pytest
 import torch
 
-from metaticket_core import hookimpl
-from metaticket_core.config import RunConfig, load_config, parse_set
+from metaticket_core import hookimpl, presets
+from metaticket_core.config import RunConfig, load_config, method_arguments, parse_set, validate
 from metaticket_core.errors import ConfigError, UnknownNameError
 from metaticket_core.precision import check_precision
+from metaticket_core.registry import methods
 from metaticket_core.testing import registered_plugin
 
 
@@ -15,7 +16,7 @@ def test_defaults_are_the_paper_omniglot_setting():
     assert (config.method, config.model, config.dataset) == ("metaticket", "mlp", "glyphs")
     assert (config.ways, config.shots, config.queries, config.meta_batch) == (5, 5, 5, 4)
     assert (config.inner_lr, config.inner_steps, config.test_inner_steps) == (0.4, 1, 3)
-    assert config.p_init == 0.0 and config.batchnorm == "batch"
+    assert config.method_options == {} and config.batchnorm == "batch"  # the method's defaults
     assert config.outer_optimizer is None  # the method's default
 
 
@@ -53,7 +54,7 @@ def test_json_file(tmp_path):
 
 def test_every_invalid_value_on_one_line(tmp_path):
     path = tmp_path / "bad.yaml"
-    path.write_text("ways: 1\nbatchnorm: global\nwayz: 5\np_init: 1.5\n")
+    path.write_text("ways: 1\nbatchnorm: global\nwayz: 5\ninner_lr: -1\n")
     with pytest.raises(ConfigError) as info:
         load_config(path)
     message = str(info.value)
@@ -61,7 +62,7 @@ def test_every_invalid_value_on_one_line(tmp_path):
     assert "ways=1: expected greater than or equal to 2" in message
     assert "batchnorm='global': expected 'batch' or 'running'" in message
     assert "unknown setting 'wayz' (did you mean 'ways'?)" in message
-    assert "p_init=1.5: expected less than 1" in message
+    assert "inner_lr=-1: expected greater than or equal to 0" in message
 
 
 def test_wrong_type_names_field_and_value():
@@ -137,3 +138,84 @@ def test_bf16_on_a_gpu_without_it_fails_before_the_run(monkeypatch):
         check_precision("bf16", torch.device("cuda"))
     check_precision("fp32", torch.device("cuda"))
     check_precision("bf16", torch.device("cpu"))
+
+
+# method options ------------------------------------------------------------------------------
+class WithOptions(Registered):
+    """A method with two options, one without, and a method taking any."""
+
+    @hookimpl
+    def register_methods(self, register):
+        def ticket(backbone, config, *, p_init=0.0, rate=1):
+            return ("ticket", p_init, rate)
+
+        register("ticket", ticket)
+        register("plain", lambda backbone, config: "plain")
+        register("anything", lambda backbone, config, **options: options)
+
+
+def test_legacy_settings_are_method_options_from_every_source(tmp_path):
+    """p_init, iterand_period, iterand_rate and constant_init, once top-level fields, are read
+    as method_options wherever a setting can be given, in the order given."""
+    path = tmp_path / "run.yaml"
+    path.write_text("p_init: 0.3\nmethod_options:\n  rate: 2\n")
+    assert load_config(path).method_options == {"rate": 2, "p_init": 0.3}
+    config = load_config(path, sets=["iterand_period=7", "method_options.p_init=0.5"])
+    assert config.method_options == {"rate": 2, "p_init": 0.5, "iterand_period": 7}
+    assert load_config(extra={"constant_init": 2.0}).method_options == {"constant_init": 2.0}
+    assert RunConfig(p_init=0.4).method_options == {"p_init": 0.4}
+    assert "p_init" not in RunConfig(p_init=0.4).model_dump()  # new runs write method_options
+    with pytest.raises(ConfigError, match=r"p_init is set twice.*keep one"):
+        RunConfig(p_init=0.4, method_options={"p_init": 0.5})
+    with pytest.raises(ConfigError, match=r"unknown setting 'p_int' \(did you mean 'p_init'\?\)"):
+        load_config(sets=["p_int=0.1"])
+
+
+def test_a_preset_method_option_is_overridden_by_its_legacy_name():
+    constant = presets.preset("omniglot-constant-init")
+    assert load_config(preset=constant).method_options == {"constant_init": 1.0}
+    config = load_config(preset=constant, sets=["constant_init=null", "p_init=0.5"])
+    assert config.method_options == {"constant_init": None, "p_init": 0.5}
+
+
+def test_an_old_runs_config_json_loads(tmp_path):
+    old = {**RunConfig().model_dump(mode="json"), "p_init": 0.5, "iterand_period": 1000,
+           "iterand_rate": 1.0, "constant_init": None}  # fmt: skip
+    del old["method_options"]
+    config = validate(old)
+    assert config.method_options == {
+        "p_init": 0.5, "iterand_period": 1000, "iterand_rate": 1.0, "constant_init": None
+    }  # fmt: skip
+    assert validate(config.model_dump(mode="json")) == config
+
+
+def test_method_options_are_checked_against_the_factory():
+    with registered_plugin(WithOptions(), "opts"):
+        ticket = methods().get("ticket").factory
+        config = RunConfig(method="ticket", method_options={"p_init": 0.5, "rate": 3})
+        config.check_names()
+        assert method_arguments(config, ticket) == {"p_init": 0.5, "rate": 3}
+        typo = RunConfig(method="ticket", method_options={"rat": 3})
+        with pytest.raises(ConfigError) as info:
+            typo.check_names()
+        assert str(info.value) == (
+            "Unknown option 'rat' for method 'ticket'. Did you mean 'rate'? It takes: p_init, rate."
+        )
+        with pytest.raises(ConfigError, match=r"for method 'plain'\. It takes no options"):
+            RunConfig(method="plain", method_options={"rate": 3}).check_names()
+        anything = RunConfig(method="anything", method_options={"x": 1, "p_init": 0.2})
+        assert (
+            method_arguments(anything, methods().get("anything").factory) == anything.method_options
+        )
+
+
+def test_legacy_options_a_method_does_not_take_are_left_out():
+    """As before method_options, when every method ignored the ones it did not use: old runs'
+    config.json lists all four for every method."""
+    with registered_plugin(WithOptions(), "opts"):
+        legacy = {"p_init": 0.0, "iterand_period": 1000, "iterand_rate": 1.0, "constant_init": None}
+        plain = RunConfig(method="plain", **legacy)
+        plain.check_names()
+        assert method_arguments(plain, methods().get("plain").factory) == {}
+        ticket = RunConfig(method="ticket", **legacy)
+        assert method_arguments(ticket, methods().get("ticket").factory) == {"p_init": 0.0}

@@ -298,7 +298,7 @@ def test_run_ids_are_checked_on_every_access(cli, tmp_path, run_id):
     [
         (["--meta-batch", "100000000"], "meta_batch=100000000"),
         (["--outer-lr", "inf"], "outer_lr=inf"),
-        (["--set", "constant_init=.nan"], "constant_init=nan"),
+        (["--set", "inner_lr=.nan"], "inner_lr=nan"),
         (["--set", "weight_decay=.inf"], "weight_decay=inf"),
         (["--seed", str(2**70)], "seed="),
     ],

@@ -60,11 +60,13 @@ def test_setting_a_nested_option_leaves_the_preset_alone():
         "width": 1
     }
     assert constant.settings()["model_options"] == {"width": 4}
+    load_config(sets=["constant_init=0.5"], preset=constant)
+    assert constant.settings()["method_options"] == {"constant_init": 1.0}
 
 
 def test_constant_init_preset_is_the_authors_run():
     config = load_config(preset=preset("omniglot-constant-init"))
-    assert config.constant_init == 1.0 and config.model_options == {"width": 4}
+    assert config.method_options == {"constant_init": 1.0} and config.model_options == {"width": 4}
     assert (config.inner_steps, config.test_inner_steps, config.meta_batch) == (3, 3, 32)
     assert outer(config) == {
         "outer_optimizer": "adamw",

@@ -10,7 +10,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from metaticket_core.backbone import Backbone
-from metaticket_core.config import RunConfig
+from metaticket_core.config import RunConfig, method_arguments
+from metaticket_core.learner import MetaLearner
 from metaticket_core.tasks import Task
 
 
@@ -84,6 +85,16 @@ def config() -> Callable[..., RunConfig]:
         return RunConfig(**{**defaults, **kwargs})
 
     return build
+
+
+@pytest.fixture
+def build() -> Callable[..., MetaLearner]:
+    def make(factory: Callable[..., MetaLearner], backbone: Backbone, config: RunConfig):
+        """``factory`` on ``backbone`` as the trainer calls it: with the config's method
+        options (here mostly spelt the legacy way, ``config(p_init=0.5)``)."""
+        return factory(backbone, config, **method_arguments(config, factory))
+
+    return make
 
 
 @pytest.fixture

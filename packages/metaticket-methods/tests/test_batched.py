@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from metaticket_core.config import method_arguments
 from metaticket_core.tasks import Task
 from metaticket_methods.batched import AUTO_MAX_WEIGHTS, use_batched
 from metaticket_methods.maml import boil, maml
@@ -23,7 +24,7 @@ def regression_tasks(n: int, points: int = 5, seed: int = 2) -> list[Task]:
 
 
 def meta_gradient(factory, backbone, cfg, batch):
-    learner = factory(backbone, cfg)
+    learner = factory(backbone, cfg, **method_arguments(cfg, factory))
     loss, metrics = learner.outer_loss(batch, diagnostics=True)
     params = [p for p in learner.meta_parameters() if p.requires_grad]
     return loss, metrics, torch.autograd.grad(loss, params)

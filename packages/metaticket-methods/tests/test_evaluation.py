@@ -25,8 +25,8 @@ NAMES = [
 
 
 @pytest.mark.parametrize("factory", [maml, metaticket])
-def test_evaluation_builds_no_second_order_graph(tiny, config, tasks, factory, monkeypatch):
-    learner = factory(tiny(), config(p_init=0.3, test_inner_steps=3))
+def test_evaluation_builds_no_second_order_graph(build, tiny, config, tasks, factory, monkeypatch):
+    learner = build(factory, tiny(), config(p_init=0.3, test_inner_steps=3))
     calls = []
     grad = torch.autograd.grad
 
@@ -47,8 +47,8 @@ def test_evaluation_builds_no_second_order_graph(tiny, config, tasks, factory, m
     assert len(calls) == 7
 
 
-def test_evaluate_matches_adapt_then_predict(tiny, config, tasks):
-    learner = metaticket(tiny(), config(p_init=0.3))
+def test_evaluate_matches_adapt_then_predict(build, tiny, config, tasks):
+    learner = build(metaticket, tiny(), config(p_init=0.3))
     task = tasks(n=1)[0]
     params = learner.adapt(task.support_x, task.support_y)
     logits = learner.predict(params, task.query_x)

@@ -10,6 +10,7 @@ import torch.nn.functional as F
 
 from metaticket_core.errors import ConfigError
 from metaticket_methods.metaticket import (
+    IteRand,
     metaticket,
     metaticket_boil,
     metaticket_boil_iterand,
@@ -51,9 +52,11 @@ def score_grads(learner):
 @pytest.mark.parametrize("batched", ["off", "on"])
 @pytest.mark.parametrize("first_order", [False, True])
 @pytest.mark.parametrize("steps", [1, 2])
-def test_score_gradient_is_mask_gradient(tiny, net, config, tasks, steps, first_order, batched):
+def test_score_gradient_is_mask_gradient(
+    build, tiny, net, config, tasks, steps, first_order, batched
+):
     cfg = config(p_init=0.4, inner_steps=steps, first_order=first_order, batched=batched)
-    learner = metaticket(tiny(hidden=5), cfg)
+    learner = build(metaticket, tiny(hidden=5), cfg)
     batch = tasks(n=2)
     loss, metrics = learner.outer_loss(batch, diagnostics=True)
     loss.backward()
@@ -69,9 +72,9 @@ def test_score_gradient_is_mask_gradient(tiny, net, config, tasks, steps, first_
         assert metrics[f"grad/{name}"] == pytest.approx(value), name
 
 
-def test_score_gradient_with_frozen_head(tiny, net, config, tasks):
+def test_score_gradient_with_frozen_head(build, tiny, net, config, tasks):
     cfg = config(p_init=0.3, inner_steps=2)
-    learner = metaticket_boil(tiny(), cfg)
+    learner = build(metaticket_boil, tiny(), cfg)
     batch = tasks(n=2)
     learner.outer_loss(batch)[0].backward()
     frozen = ("head.weight", "head.bias")
@@ -80,8 +83,8 @@ def test_score_gradient_with_frozen_head(tiny, net, config, tasks):
         torch.testing.assert_close(grad, expected[name], msg=name)
 
 
-def test_only_unpruned_weights_adapt(tiny, config, tasks):
-    learner = metaticket(tiny(inp=6, hidden=8), config(p_init=0.5))
+def test_only_unpruned_weights_adapt(build, tiny, config, tasks):
+    learner = build(metaticket, tiny(inp=6, hidden=8), config(p_init=0.5))
     task = tasks(n=1, inp=6)[0]
     phi0, masks = learner.initial_parameters(), learner.masks()
     adapted = learner.adapt(task.support_x, task.support_y)
@@ -96,8 +99,8 @@ def test_only_unpruned_weights_adapt(tiny, config, tasks):
     torch.testing.assert_close(adapted["fc1.bias"], phi0["fc1.bias"], rtol=0, atol=1e-12)
 
 
-def test_outer_step_changes_only_scores(tiny, config, tasks):
-    learner = metaticket(tiny(), config(p_init=0.2))
+def test_outer_step_changes_only_scores(build, tiny, config, tasks):
+    learner = build(metaticket, tiny(), config(p_init=0.2))
     before = {k: v.clone() for k, v in learner.state_dict().items()}
     assert {id(p) for p in learner.meta_parameters()} == {
         id(p) for p in learner.score_params.values()
@@ -130,8 +133,8 @@ def test_random_weights_are_kaiming_normal_and_scores_kaiming_uniform(tiny, conf
 
 
 @pytest.mark.parametrize("p_init", [0.0, 0.5, 0.3])
-def test_initial_sparsity_per_layer_and_fixed_thresholds(tiny, config, tasks, p_init):
-    learner = metaticket(tiny(inp=7, hidden=9), config(p_init=p_init))
+def test_initial_sparsity_per_layer_and_fixed_thresholds(build, tiny, config, tasks, p_init):
+    learner = build(metaticket, tiny(inp=7, hidden=9), config(p_init=p_init))
     for name, mask in learner.masks().items():
         assert set(mask.unique().tolist()) <= {0.0, 1.0}
         pruned = (mask == 0).sum().item()
@@ -145,9 +148,9 @@ def test_initial_sparsity_per_layer_and_fixed_thresholds(tiny, config, tasks, p_
     assert torch.equal(learner.thresholds, thresholds)
 
 
-def test_iterand_redraws_about_r_of_the_pruned_weights_every_k_steps(tiny, config):
+def test_iterand_redraws_about_r_of_the_pruned_weights_every_k_steps(build, tiny, config):
     cfg = config(p_init=0.5, iterand_period=3, iterand_rate=0.4)
-    learner = metaticket_iterand(tiny(inp=40, hidden=60), cfg)
+    learner = build(metaticket_iterand, tiny(inp=40, hidden=60), cfg)
     before = {n: v.clone() for n, v in learner.initial_parameters().items()}
     for iteration in (1, 2, 4, 5):
         learner.after_step(iteration)
@@ -165,9 +168,9 @@ def test_iterand_redraws_about_r_of_the_pruned_weights_every_k_steps(tiny, confi
 
 
 @pytest.mark.parametrize("rate", [0.0, 1.0])
-def test_iterand_rate_extremes(tiny, config, rate):
+def test_iterand_rate_extremes(build, tiny, config, rate):
     cfg = config(p_init=0.5, iterand_period=2, iterand_rate=rate)
-    learner = metaticket_boil_iterand(tiny(), cfg)
+    learner = build(metaticket_boil_iterand, tiny(), cfg)
     before = {n: v.clone() for n, v in learner.initial_parameters().items()}
     learner.after_step(2)
     after = learner.initial_parameters()
@@ -177,17 +180,17 @@ def test_iterand_rate_extremes(tiny, config, rate):
         assert (after[name][pruned] != before[name][pruned]).all().item() == (rate == 1.0)
 
 
-def test_plain_metaticket_ignores_iterand_settings(tiny, config):
-    learner = metaticket(tiny(), config(p_init=0.5, iterand_period=1, iterand_rate=1.0))
+def test_plain_metaticket_ignores_iterand_settings(build, tiny, config):
+    learner = build(metaticket, tiny(), config(p_init=0.5, iterand_period=1, iterand_rate=1.0))
     before = {n: v.clone() for n, v in learner.initial_parameters().items()}
     learner.after_step(1)
     assert all(torch.equal(v, before[n]) for n, v in learner.initial_parameters().items())
 
 
-def test_constant_init_is_each_layers_kaiming_std_with_the_head_masked(tiny, config):
+def test_constant_init_is_each_layers_kaiming_std_with_the_head_masked(build, tiny, config):
     """Paper 4.1.2 as the authors ran it: W = c * sqrt(2 / fan_in) per layer, the head masked
     too, biases 0; BatchNorm untouched."""
-    learner = metaticket(tiny(inp=3, hidden=4), config(constant_init=0.5))
+    learner = build(metaticket, tiny(inp=3, hidden=4), config(constant_init=0.5))
     phi0 = learner.initial_parameters()
     fan_in = {"fc1.weight": 3, "fc2.weight": 4, "head.weight": 4}
     for name, fan in fan_in.items():
@@ -197,15 +200,17 @@ def test_constant_init_is_each_layers_kaiming_std_with_the_head_masked(tiny, con
         assert torch.all(phi0[name] == 0), name
     assert torch.all(phi0["bn.weight"] == 1)
     assert set(metaticket(tiny(), config()).masks()) == {"fc1.weight", "fc2.weight"}
-    iterand = metaticket_iterand(tiny(), config(constant_init=0.5, p_init=0.5, iterand_period=1))
+    iterand = build(
+        metaticket_iterand, tiny(), config(constant_init=0.5, p_init=0.5, iterand_period=1)
+    )
     iterand.after_step(1)
     assert torch.all(iterand.initial_parameters()["head.weight"] == 0.5 * math.sqrt(2 / 4))
 
 
-def test_regression_variant_resamples_pruned_weights_like_the_authors(tiny, config):
+def test_regression_variant_resamples_pruned_weights_like_the_authors(build, tiny, config):
     """metaticket-reg masks the hidden layer and runs IteRand (every K steps, rate r)."""
     cfg = config(p_init=0.5, iterand_period=2, iterand_rate=1.0)
-    learner = metaticket_reg(tiny(batchnorm=None), cfg)
+    learner = build(metaticket_reg, tiny(batchnorm=None), cfg)
     assert set(learner.masks()) == {"fc2.weight"}
     before = learner.initial_parameters()["fc2.weight"].clone()
     learner.after_step(1)
@@ -215,19 +220,21 @@ def test_regression_variant_resamples_pruned_weights_like_the_authors(tiny, conf
     after = learner.initial_parameters()["fc2.weight"]
     assert (after[pruned] != before[pruned]).all()
     assert torch.equal(after[~pruned], before[~pruned])
-    off = metaticket_reg(tiny(batchnorm=None), config(p_init=0.5, iterand_period=2, iterand_rate=0))
+    off = build(
+        metaticket_reg, tiny(batchnorm=None), config(p_init=0.5, iterand_period=2, iterand_rate=0)
+    )
     kept = off.initial_parameters()["fc2.weight"].clone()
     off.after_step(2)
     assert torch.equal(off.initial_parameters()["fc2.weight"], kept)
 
 
-def test_state_dict_restores_the_ticket(tiny, config, tasks):
+def test_state_dict_restores_the_ticket(build, tiny, config, tasks):
     cfg = config(p_init=0.3)
-    trained = metaticket(tiny(seed=0), cfg)
+    trained = build(metaticket, tiny(seed=0), cfg)
     with torch.no_grad():
         for s in trained.meta_parameters():
             s.add_(torch.randn_like(s))
-    fresh = metaticket(tiny(seed=5), cfg)
+    fresh = build(metaticket, tiny(seed=5), cfg)
     fresh.load_state_dict(trained.state_dict())
     batch = tasks(n=2)
     for name, mask in trained.masks().items():
@@ -242,3 +249,36 @@ def test_a_backbone_without_prunable_weights_is_refused(tiny, config):
     }
     with pytest.raises(ConfigError, match="prunable"):
         metaticket(backbone, config())
+
+
+def test_defaults_keep_every_weight_with_random_weights(tiny, config):
+    learner = metaticket(tiny(), config())
+    assert all(torch.all(m == 1) for m in learner.masks().values())  # p_init 0
+    assert learner.constant_init is None
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"p_init": 1.5}, "p_init=1.5: expected a number >= 0 and < 1"),
+        ({"p_init": "half"}, "p_init='half': expected a number >= 0 and < 1"),
+        ({"constant_init": float("nan")}, "constant_init=nan: expected a number > 0, or null"),
+        ({"constant_init": float("inf")}, "constant_init=inf: expected a number > 0, or null"),
+        ({"iterand_period": 0}, "iterand_period=0: expected an integer >= 1"),
+        ({"iterand_period": 2.5}, "iterand_period=2.5: expected an integer >= 1"),
+        ({"iterand_rate": True}, "iterand_rate=True: expected a number in [0, 1]"),
+    ],
+)
+def test_invalid_option_values_are_refused_on_one_line(tiny, options, message, config):
+    with pytest.raises(ConfigError) as info:
+        metaticket_iterand(tiny(), config(), **options)
+    assert str(info.value) == f"Invalid method option {message}."
+
+
+def test_each_method_takes_the_options_it_uses(build, tiny, config):
+    """Built as the trainer builds them: a legacy setting a method does not use is left out,
+    any other unknown option refused with the closest name."""
+    assert build(metaticket, tiny(), config(iterand_period=5)).iterand is None
+    assert build(metaticket_reg, tiny(), config(iterand_period=5)).iterand == IteRand(5, 1.0)
+    with pytest.raises(ConfigError, match=r"Unknown option 'p_int'.*Did you mean 'p_init'\?"):
+        build(metaticket, tiny(), config(method_options={"p_int": 0.5}))

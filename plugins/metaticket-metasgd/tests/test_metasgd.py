@@ -7,6 +7,7 @@ import torch
 
 from metaticket_core.config import RunConfig
 from metaticket_core.tasks import Task
+from metaticket_core.testing import central_difference
 from metaticket_metasgd.backbone import build_tiny_conv
 from metaticket_metasgd.metasgd import MetaTicketSGD, metasgd, metaticket_metasgd
 
@@ -23,10 +24,11 @@ def tasks(n: int, dtype=torch.float32, ways: int = 3, shots: int = 2) -> list[Ta
     return [Task(*draw(), *draw()) for _ in range(n)]
 
 
-def learner(method: str, dtype=torch.float32, **settings):
+def learner(method: str, dtype=torch.float32, **options):
+    """``method`` on a tiny conv net, built with ``options`` as its method options."""
     torch.manual_seed(0)
-    config = RunConfig(inner_lr=0.3, inner_steps=2, test_inner_steps=3, **settings)
-    return FACTORIES[method](build_tiny_conv(3, (1, 8, 8), channels=2), config).to(dtype)
+    config = RunConfig(inner_lr=0.3, inner_steps=2, test_inner_steps=3)
+    return FACTORIES[method](build_tiny_conv(3, (1, 8, 8), channels=2), config, **options).to(dtype)
 
 
 @pytest.mark.parametrize("method", FACTORIES)
@@ -43,22 +45,11 @@ def test_meta_gradient_matches_finite_differences(method):
     for param in model.meta_parameters():
         if id(param) in scores:
             continue  # straight-through: not the derivative of the step function, by design
-        index = torch.randint(param.numel(), (), generator=gen)
+        index = torch.randint(param.numel(), (), generator=gen).item()
         numeric = central_difference(lambda: model.outer_loss(batch)[0].item(), param, index)
         assert param.grad.view(-1)[index].item() == pytest.approx(numeric, rel=1e-5, abs=1e-9)
         checked += 1
     assert checked >= len(model.rates)
-
-
-def central_difference(f, param: torch.Tensor, index: torch.Tensor, eps: float = 1e-6) -> float:
-    flat = param.data.view(-1)
-    original = flat[index].item()
-    flat[index] = original + eps
-    up = f()
-    flat[index] = original - eps
-    down = f()
-    flat[index] = original
-    return (up - down) / (2 * eps)
 
 
 def test_rates_change_the_adaptation():

@@ -2,6 +2,11 @@
 
 Optimizer settings left at ``None`` take the method's own defaults (Meta-ticket: SGD lr 10 with a
 cosine schedule and warmup; MAML: Adam 1e-3), so one config file can compare methods.
+
+A method's own settings are ``method_options``, checked by name against the keyword-only
+parameters of its factory (as ``dataset_options`` against its loader's) and by value by the
+method. Meta-ticket's four settings were top-level fields before; ``LEGACY_METHOD_OPTIONS``
+keeps those names working.
 """
 
 from __future__ import annotations
@@ -9,15 +14,21 @@ from __future__ import annotations
 import contextlib
 import inspect
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError, closest
 from .precision import Precision
 from .presets import Preset
+
+# Meta-ticket's settings from when they were fields of RunConfig. Still read at the top level of
+# a file, --set, a sweep's grid and the config.json of older runs, as method_options.<name>; a
+# method that does not take one leaves it out, as every method then ignored those it did not use.
+LEGACY_METHOD_OPTIONS = ("p_init", "iterand_period", "iterand_rate", "constant_init")
 
 
 class RunConfig(BaseModel):
@@ -28,6 +39,9 @@ class RunConfig(BaseModel):
 
     # what
     method: str = "metaticket"
+    method_options: dict[str, Any] = Field(
+        default_factory=dict, description="e.g. {p_init: 0.5} (mt list methods --verbose)"
+    )
     model: str = "mlp"
     model_options: dict[str, Any] = Field(default_factory=dict, description="e.g. {width: 2}")
     dataset: str = "glyphs"
@@ -72,19 +86,6 @@ class RunConfig(BaseModel):
     schedule: Literal["constant", "cosine"] | None = None
     warmup: int | None = Field(None, ge=0, le=100_000_000, description="linear warmup iterations")
 
-    # Meta-ticket
-    p_init: float = Field(0.0, ge=0, lt=1, description="initial pruning rate per layer")
-    iterand_period: int = Field(
-        1000, ge=1, le=100_000_000, description="IteRand: resample every K outer steps"
-    )
-    iterand_rate: float = Field(1.0, ge=0, le=1, description="IteRand: resampling probability")
-    constant_init: float | None = Field(
-        None,
-        gt=0,
-        description="constant-init experiment: every masked weight (head included) set to this"
-        " times its layer's Kaiming std sqrt(2 / fan_in), biases 0 (paper 4.1.2: 1.0)",
-    )
-
     # BatchNorm: batch statistics only (paper, transductive) or running statistics per run
     batchnorm: Literal["batch", "running"] = "batch"
 
@@ -101,6 +102,27 @@ class RunConfig(BaseModel):
         default_factory=list,
         description="metric loggers besides metrics.jsonl (mt list loggers), e.g. tensorboard,csv",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_method_options(cls, data: Any) -> Any:
+        """Top-level ``p_init`` and the like (older runs' config.json, ``RunConfig(p_init=...)``)
+        folded into ``method_options``."""
+        legacy = [n for n in data if n in LEGACY_METHOD_OPTIONS] if isinstance(data, dict) else []
+        options = (data.get("method_options") or {}) if legacy else None
+        if not isinstance(options, dict):  # nothing to fold, or a field error to report
+            return data
+        data, options = dict(data), dict(options)
+        for name in legacy:
+            value = data.pop(name)
+            if name in options and options[name] != value:
+                raise ConfigError(
+                    f"Method option {name} is set twice, to {value!r} and as "
+                    f"method_options.{name} to {options[name]!r}; keep one."
+                )
+            options[name] = value
+        data["method_options"] = options
+        return data
 
     @field_validator("loggers", mode="before")
     @classmethod
@@ -123,19 +145,43 @@ class RunConfig(BaseModel):
 
     def check_names(self) -> None:
         """Raise UnknownNameError (with a suggestion) for an unregistered method, model, dataset
-        or logger; ConfigError for a logger whose package is missing or a dataset option its
-        loader does not take (before any data is read, so that ``mt config`` and ``mt train``
-        refuse the same configs)."""
+        or logger; ConfigError for a logger whose package is missing, or a method or dataset
+        option its factory does not take (before any data is read, so that ``mt config`` and
+        ``mt train`` refuse the same configs)."""
         from .loggers import check_loggers
         from .registry import datasets, methods, models
 
-        methods().get(self.method)
+        method_arguments(self, methods().get(self.method).factory)
         models().get(self.model)
-        loader = inspect.signature(datasets().get(self.dataset).factory)
-        takes = [n for n, p in loader.parameters.items() if p.kind is p.KEYWORD_ONLY]
-        if all(p.kind is not p.VAR_KEYWORD for p in loader.parameters.values()):
-            check_options(f"dataset {self.dataset!r}", self.dataset_options, takes)
+        takes = factory_options(datasets().get(self.dataset).factory)
+        if takes is not None:
+            check_options(f"dataset {self.dataset!r}", self.dataset_options, list(takes))
         check_loggers(self.loggers)
+
+
+def factory_options(factory: Callable[..., Any]) -> dict[str, Any] | None:
+    """The options ``factory`` takes: its keyword-only parameters, with their defaults; None
+    when it takes any (``**options``)."""
+    parameters = inspect.signature(factory).parameters.values()
+    if any(p.kind is p.VAR_KEYWORD for p in parameters):
+        return None
+    return {p.name: p.default for p in parameters if p.kind is p.KEYWORD_ONLY}
+
+
+def method_arguments(config: RunConfig, factory: Callable[..., Any]) -> dict[str, Any]:
+    """``config.method_options`` as the keyword arguments the method's ``factory`` is called
+    with: an option it does not take is a ConfigError naming the closest, but a legacy one
+    (``LEGACY_METHOD_OPTIONS``) is left out."""
+    takes = factory_options(factory)
+    if takes is None:
+        return dict(config.method_options)
+    options = {
+        k: v
+        for k, v in config.method_options.items()
+        if k in takes or k not in LEGACY_METHOD_OPTIONS
+    }
+    check_options(f"method {config.method!r}", options, list(takes))
+    return options
 
 
 def check_options(owner: str, options: dict[str, Any], known: list[str]) -> None:
@@ -169,7 +215,9 @@ def load_config(
     methods += [value for key, value in assignments if key == "method"]
     data: dict[str, Any] = preset.settings(methods[-1] if methods else None) if preset else {}
     for layer in layers:
-        data.update(layer)
+        data.update({k: v for k, v in layer.items() if k not in LEGACY_METHOD_OPTIONS})
+        for key in [k for k in layer if k in LEGACY_METHOD_OPTIONS]:
+            assign(data, key, layer[key])  # into method_options, beside what is there
     for key, value in assignments:
         assign(data, key, value)
     return validate(data)
@@ -238,7 +286,10 @@ def parse_set(item: str) -> tuple[str, Any]:
 
 
 def assign(data: dict[str, Any], dotted: str, value: Any) -> None:
-    """Set ``a.b.c`` in nested dicts (``--set model_options.width=2``)."""
+    """Set ``a.b.c`` in nested dicts (``--set model_options.width=2``); a legacy method option
+    ``p_init`` is ``method_options.p_init``."""
+    if dotted in LEGACY_METHOD_OPTIONS:
+        dotted = f"method_options.{dotted}"
     *parents, leaf = dotted.split(".")
     target = data
     for part in parents:
@@ -260,7 +311,7 @@ def validate(data: dict[str, Any]) -> RunConfig:
 def _describe(error: Any) -> str:
     field = ".".join(str(p) for p in error["loc"]) or "config"
     if error["type"] == "extra_forbidden":
-        hint = closest(field.split(".")[-1], RunConfig.model_fields)
+        hint = closest(field.split(".")[-1], [*RunConfig.model_fields, *LEGACY_METHOD_OPTIONS])
         did = f" (did you mean {hint!r}?)" if hint else ""
         return f"unknown setting {field!r}{did}"
     message = error["msg"]

@@ -31,8 +31,9 @@ SINUSOID = {"dataset": "sinusoid", "model": "sine-mlp", "shots": 5, "queries": 5
 # Paper 4.1.2 (the authors' randexp config): 5-way 5-shot, width 4, 3 inner steps at train and
 # test, meta-batch 32, 60,000 iterations; scores with AdamW lr 0.1, constant, no weight decay.
 CONSTANT_INIT = {**OMNIGLOT, "method": "metaticket", "ways": 5, "shots": 5, "queries": 5,
-                 "model_options": {"width": 4}, "constant_init": 1.0, "inner_steps": 3,
-                 "test_inner_steps": 3, "meta_batch": 32, "iterations": 60_000}  # fmt: skip
+                 "model_options": {"width": 4}, "method_options": {"constant_init": 1.0},
+                 "inner_steps": 3, "test_inner_steps": 3, "meta_batch": 32,
+                 "iterations": 60_000}  # fmt: skip
 
 # Outer-loop settings per method and experiment, where they differ from the method's defaults
 # (MAML family: Adam 1e-3, constant; Meta-ticket: SGD 10, momentum 0.9, cosine, warmup 1000).

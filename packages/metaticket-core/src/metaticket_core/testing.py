@@ -16,15 +16,18 @@ happen to be installed, and the ``mt`` CLI run in-process.
 
 A plugin module works the same way (``registered_plugin(my_package.plugin, "mine")``), and
 ``isolated_plugins(load_entry_points=True)`` loads what is installed, to test that an entry
-point is declared right. ``MT_DISABLE_PLUGINS`` applies to both.
+point is declared right. ``MT_DISABLE_PLUGINS`` applies to both. ``central_difference`` is what
+a method's meta-gradient is checked against.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass
+
+import torch
 
 from .plugins import (
     PluginManager,
@@ -82,3 +85,19 @@ def run_cli(*args: str) -> CliResult:
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
     return CliResult(code, out.getvalue(), err.getvalue())
+
+
+def central_difference(
+    f: Callable[[], float], tensor: torch.Tensor, index: int, eps: float = 1e-6
+) -> float:
+    """(f(t + eps e_i) - f(t - eps e_i)) / (2 eps) for entry ``index`` of ``tensor`` (shifted in
+    place, then restored): a derivative computed without autograd, to check a meta-gradient
+    against, in float64 on a tiny network."""
+    flat = tensor.data.view(-1)
+    original = flat[index].item()
+    flat[index] = original + eps
+    up = f()
+    flat[index] = original - eps
+    down = f()
+    flat[index] = original
+    return (up - down) / (2 * eps)

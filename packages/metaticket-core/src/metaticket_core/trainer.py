@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from . import checkpoint, loggers
-from .config import RunConfig
+from .config import RunConfig, method_arguments
 from .distributed import SINGLE, World, all_gather, all_reduce_mean_, from_main, share
 from .errors import ConfigError, MetaticketError
 from .evaluation import EvalResult, episode_scores, summarize
@@ -99,7 +99,8 @@ def build(config: RunConfig, cache_dir: Path | None = None, world: World = SINGL
             out_features, dataset.input_shape, batchnorm=config.batchnorm, **config.model_options
         )
     )
-    learner = methods().get(config.method).factory(backbone, config)
+    factory = methods().get(config.method).factory
+    learner = factory(backbone, config, **method_arguments(config, factory))
     return Experiment(config, dataset, learner.to(device), device)
 
 

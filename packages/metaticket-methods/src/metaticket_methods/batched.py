@@ -21,9 +21,10 @@ from torch import nn
 from torch.func import vmap
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from metaticket_core.functional import Params, effective, task_loss
 from metaticket_core.tasks import Task
 
-from .inner import Params, mean_abs, task_loss
+from .inner import mean_abs
 
 # auto: batched up to this many backbone weights (phi_0, masked or not). Measured on one CPU
 # thread, second-order step, loop / batched (docs/RESULTS.md "Batched tasks"): MLPs of 1.8k to
@@ -79,7 +80,7 @@ def batched_losses(
 
     def losses(phi: Params, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """Each task's loss and outputs, the forward on m * phi."""
-        return per_task({n: masks[n] * p if n in masks else p for n, p in phi.items()}, x, y)
+        return per_task(effective(phi, masks), x, y)
 
     support_x, support_y, query_x, query_y = (
         torch.stack([getattr(t, field) for t in tasks])

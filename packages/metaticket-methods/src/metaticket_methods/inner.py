@@ -1,8 +1,10 @@
-"""The one functional inner loop every method shares.
+"""The fused inner loop every built-in method shares: core's ``inner_loop``, made fast.
 
 Adaptation runs on a dict of tensors through ``torch.func.functional_call``, so tasks never copy
 the model. Methods differ only in what they hand it: the starting parameters phi_0, the masks
 (Meta-ticket) and the per-parameter inner learning rates (ANIL, BOIL: 0 freezes a parameter).
+The masked tensors take a hand-written step (``MaskedStep``) with the gradient of core's plain
+``metaticket_core.functional.inner_loop``, which the tests compare it with.
 """
 
 from __future__ import annotations
@@ -11,22 +13,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
 
-Params = dict[str, torch.Tensor]
-
-
-def task_loss(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """MSE for float targets (regression), cross-entropy for integer labels (classification)."""
-    if targets.is_floating_point():
-        return F.mse_loss(outputs, targets)
-    return F.cross_entropy(outputs, targets)
-
-
-def effective(params: Mapping[str, torch.Tensor], masks: Mapping[str, torch.Tensor]) -> Params:
-    """The parameters the forward sees: m * phi for masked tensors, phi for the rest."""
-    return {n: masks[n] * p if n in masks else p for n, p in params.items()}
+from metaticket_core.functional import Params, effective
 
 
 class MaskedTensors:

@@ -14,11 +14,10 @@ from metaticket_core.backbone import Backbone
 from metaticket_core.config import RunConfig
 from metaticket_core.learner import OuterDefaults
 
-from .base import FunctionalLearner
-from .inner import Params
+from .base import FusedLearner
 
 
-class MAML(FunctionalLearner):
+class MAML(FusedLearner):
     """Meta-learns the initial parameters phi_0; ``frozen`` names get inner rate 0."""
 
     outer_defaults = OuterDefaults(optimizer="adam", lr=1e-3)
@@ -29,9 +28,6 @@ class MAML(FunctionalLearner):
 
     def meta_parameters(self) -> list[nn.Parameter]:
         return list(self.backbone.parameters())
-
-    def start(self) -> tuple[Params, Params]:
-        return dict(self.backbone.named_parameters()), {}
 
 
 def maml(backbone: Backbone, config: RunConfig) -> MAML:

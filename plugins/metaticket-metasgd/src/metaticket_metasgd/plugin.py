@@ -19,7 +19,7 @@ from .summary import SummaryLogger
 @hookimpl
 def register_methods(register: Any) -> None:
     register("metasgd", metasgd)
-    register("metaticket+metasgd", metaticket_metasgd)
+    register("metaticket+metasgd", metaticket_metasgd, options="p_init (in [0, 1), default 0)")
 
 
 @hookimpl
