@@ -15,7 +15,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .errors import ConfigError, closest
+from .errors import ConfigError, did_you_mean
 from .precision import Precision
 from .presets import Preset
 
@@ -144,8 +144,7 @@ def check_options(owner: str, options: dict[str, Any], known: list[str]) -> None
     known = [k for k in known if k != "cache_dir"]
     for option in options:
         if option not in known:
-            hint = closest(option, known)
-            did = f" Did you mean {hint!r}?" if hint else ""
+            did = did_you_mean(option, known)
             takes = f"takes: {', '.join(known)}" if known else "takes no options"
             raise ConfigError(f"Unknown option {option!r} for {owner}.{did} It {takes}.")
 
@@ -260,8 +259,7 @@ def validate(data: dict[str, Any]) -> RunConfig:
 def _describe(error: Any) -> str:
     field = ".".join(str(p) for p in error["loc"]) or "config"
     if error["type"] == "extra_forbidden":
-        hint = closest(field.split(".")[-1], RunConfig.model_fields)
-        did = f" (did you mean {hint!r}?)" if hint else ""
+        did = did_you_mean(field.split(".")[-1], RunConfig.model_fields, " (did you mean {!r}?)")
         return f"unknown setting {field!r}{did}"
     message = error["msg"]
     message = message.replace("Input should be", "expected").replace("Value error, ", "")

@@ -14,7 +14,7 @@ from importlib import metadata
 import pluggy
 
 from . import hookspecs
-from .errors import PluginError, closest
+from .errors import PluginError, did_you_mean
 
 ENTRY_POINT_GROUP = "metaticket"
 CORE_PLUGIN = "core"
@@ -111,12 +111,7 @@ def check_hooks(pm: pluggy.PluginManager) -> None:
             impls = caller.get_hookimpls()
             if not impls:
                 continue
-            suggestion = closest(hook_name, known)
-            hint = (
-                f" Did you mean {suggestion!r}?"
-                if suggestion
-                else f" Known hooks: {', '.join(known)}."
-            )
+            hint = did_you_mean(hook_name, known) or f" Known hooks: {', '.join(known)}."
             raise PluginError(
                 f"Plugin {impls[0].plugin_name!r} implements unknown hook {hook_name!r}.{hint}"
             )
