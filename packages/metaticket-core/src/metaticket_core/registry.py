@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import MetaticketError, PluginError, UnknownNameError
-from .plugins import plugin_manager
+from .plugin_manager import plugin_manager
 
 
 @dataclass(frozen=True)

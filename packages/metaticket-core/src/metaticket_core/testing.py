@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 
-from .plugins import (
+from .plugin_manager import (
     PluginManager,
     check_hooks,
     create_plugin_manager,

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from ..console import console
 from ..errors import did_you_mean
-from ..plugins import plugin_manager
+from ..plugin_manager import plugin_manager
 from ..presets import list_presets, preset
 from ..registry import Registry, datasets, loggers, methods, models
 
