@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from importlib import metadata
+from typing import Any
 
 import pluggy
 
@@ -32,13 +33,23 @@ class PluginInfo:
 
 
 class PluginManager(pluggy.PluginManager):
-    """pluggy's manager, remembering where each plugin came from and which ones failed."""
+    """pluggy's manager, remembering where each plugin came from and which ones failed, and
+    keeping the registries built from its plugins' hooks until a plugin comes or goes."""
 
     def __init__(self) -> None:
         super().__init__(ENTRY_POINT_GROUP)
         self.add_hookspecs(hookspecs)
         self.sources: dict[str, tuple[str, str]] = {}  # plugin name -> (distribution, version)
         self.failures: dict[str, PluginInfo] = {}
+        self.registries: dict[str, Any] = {}  # kind -> Registry (registry.py)
+
+    def register(self, plugin: Any, name: str | None = None) -> str | None:
+        self.registries.clear()
+        return super().register(plugin, name)
+
+    def unregister(self, plugin: Any = None, name: str | None = None) -> Any:
+        self.registries.clear()  # blocking a plugin unregisters it too
+        return super().unregister(plugin, name)
 
     def describe(self) -> list[PluginInfo]:
         """Every registered plugin and every failed one, by name."""
