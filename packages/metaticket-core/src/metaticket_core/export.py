@@ -20,6 +20,7 @@ from .errors import MetaticketError
 from .files import check_output
 from .registry import models
 from .runs import Run
+from .tasks import out_features
 from .trainer import sparsity
 
 
@@ -59,7 +60,7 @@ def export_mask(
         "model_options": json.dumps(config.model_options),
         "dataset": config.dataset,
         "input_shape": json.dumps(list(experiment.dataset.input_shape)),
-        "out_features": str(config.ways if experiment.dataset.task_type == "classification" else 1),
+        "out_features": str(out_features(experiment.dataset.task_type, config.ways)),
         "batchnorm": config.batchnorm,
         "config": json.dumps(config.model_dump(mode="json")),
         "sparsity": json.dumps(stats),

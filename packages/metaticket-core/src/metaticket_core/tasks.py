@@ -19,6 +19,12 @@ from .errors import DataError
 Split = Literal["train", "val", "test"]
 SPLITS: tuple[Split, ...] = ("train", "val", "test")
 TaskType = Literal["classification", "regression"]
+METRICS: dict[TaskType, str] = {"classification": "accuracy", "regression": "mse"}
+
+
+def out_features(task_type: TaskType, ways: int) -> int:
+    """A backbone's outputs for such tasks: one logit per class, or the regression value."""
+    return ways if task_type == "classification" else 1
 
 
 @dataclass(frozen=True)

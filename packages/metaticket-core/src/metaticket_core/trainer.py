@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from . import checkpoint, loggers
+from .backbone import build_backbone
 from .config import RunConfig
 from .distributed import SINGLE, World, all_gather, all_reduce_mean_, from_main, share
 from .errors import ConfigError, MetaticketError
@@ -32,7 +33,7 @@ from .interrupts import Interrupts
 from .learner import MetaLearner, OuterDefaults
 from .precision import autocast, check_precision
 from .progress import Progress
-from .registry import datasets, methods, models
+from .registry import datasets, methods
 from .runs import Run
 from .tasks import SPLITS, FewShotDataset, default_cache_dir
 
@@ -91,14 +92,7 @@ def build(config: RunConfig, cache_dir: Path | None = None, world: World = SINGL
     for split in SPLITS:
         dataset.check(split, ways=config.ways, shots=config.shots, queries=config.queries)
     torch.manual_seed(config.seed)
-    out_features = config.ways if dataset.task_type == "classification" else 1
-    backbone = (
-        models()
-        .get(config.model)
-        .factory(
-            out_features, dataset.input_shape, batchnorm=config.batchnorm, **config.model_options
-        )
-    )
+    backbone = build_backbone(config, dataset.input_shape, dataset.task_type)
     learner = methods().get(config.method).factory(backbone, config)
     return Experiment(config, dataset, learner.to(device), device)
 
@@ -182,7 +176,6 @@ class Trainer:
         self.window: list[dict[str, float]] = []  # step metrics not logged yet
         self.best: float | None = None
         self.interrupts = Interrupts()
-        self.higher_is_better = experiment.dataset.task_type == "classification"
         self.loggers = loggers.Loggers([])  # opened by fit(), on rank 0
 
     # checkpoints -------------------------------------------------------------------------
@@ -436,9 +429,7 @@ class Trainer:
             },
             histograms=self.x.learner.scores(),
         )
-        improved = self.best is None or (
-            result.mean > self.best if self.higher_is_better else result.mean < self.best
-        )
+        improved = result.improves_on(self.best)
         if improved:
             self.best = result.mean
         self.validated = iteration
