@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .errors import ConfigError, did_you_mean
 from .precision import Precision
 from .presets import Preset
+from .tasks import EpisodeShape
 
 
 class RunConfig(BaseModel):
@@ -120,6 +121,10 @@ class RunConfig(BaseModel):
         if isinstance(value, bool):
             return "on" if value else "off"
         return value
+
+    @property
+    def episode(self) -> EpisodeShape:
+        return EpisodeShape(self.ways, self.shots, self.queries)
 
     def check_names(self) -> None:
         """Raise UnknownNameError (with a suggestion) for an unregistered method, model, dataset

@@ -69,9 +69,7 @@ def episode_scores(
     """Scores of the fixed episodes ``i < episodes`` with ``i % size == rank`` for ``share =
     (rank, size)``: the ranks of a distributed run split the same episodes between them."""
     rank, size = share
-    stream = dataset.episodes(
-        split, ways=config.ways, shots=config.shots, queries=config.queries, seed=config.seed
-    )
+    stream = dataset.episodes(split, **asdict(config.episode), seed=config.seed)
     scores = []
     task_bar = (
         progress.task(f"{split} episodes", len(range(rank, episodes, size)), transient=True)

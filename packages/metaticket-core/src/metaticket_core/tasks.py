@@ -28,6 +28,32 @@ def out_features(task_type: TaskType, ways: int) -> int:
 
 
 @dataclass(frozen=True)
+class EpisodeShape:
+    """N-way K-shot with Q queries per class. The rules every episode obeys are checked here
+    (a run's config narrows them further: at least 2 ways and 1 query)."""
+
+    ways: int
+    shots: int
+    queries: int
+
+    def __post_init__(self) -> None:
+        if self.ways < 1 or self.shots < 1 or self.queries < 0:
+            raise DataError(
+                f"Episodes need ways >= 1, shots >= 1 and queries >= 0; got ways={self.ways}, "
+                f"shots={self.shots}, queries={self.queries}."
+            )
+
+    def check_classes(self, available: int, where: str, detail: str = "") -> None:
+        """DataError unless ``where`` (a split, as the message names it) has enough classes;
+        ``detail`` says how they are counted."""
+        if self.ways > available:
+            raise DataError(
+                f"{where} has {available} classes{detail}; {self.ways}-way tasks need at least "
+                f"{self.ways}. Use --ways {available} or fewer."
+            )
+
+
+@dataclass(frozen=True)
 class Task:
     """One episode. Classification: x float (n, *input_shape), y int64 in 0..ways-1.
     Regression: y float (n, 1). ``classes[i]`` names label i (empty for regression)."""

@@ -16,7 +16,7 @@ import math
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -90,7 +90,7 @@ def build(config: RunConfig, cache_dir: Path | None = None, world: World = SINGL
     check_precision(config.precision, device)
     dataset = load_dataset(config, cache_dir)
     for split in SPLITS:
-        dataset.check(split, ways=config.ways, shots=config.shots, queries=config.queries)
+        dataset.check(split, **asdict(config.episode))
     torch.manual_seed(config.seed)
     backbone = build_backbone(config, dataset.input_shape, dataset.task_type)
     learner = methods().get(config.method).factory(backbone, config)
@@ -246,11 +246,7 @@ class Trainer:
         return [
             next(
                 self.x.dataset.episodes(
-                    "train",
-                    ways=c.ways,
-                    shots=c.shots,
-                    queries=c.queries,
-                    seed=task_seed(c.seed, iteration, j),
+                    "train", **asdict(c.episode), seed=task_seed(c.seed, iteration, j)
                 )
             ).to(self.x.device)
             for j in range(first, first + self.local_batch)
