@@ -61,9 +61,9 @@ from _common import (
 from torch import nn
 
 from metaticket_core.config import RunConfig
+from metaticket_core.outer_optimizer import make_optimizer, outer_settings
 from metaticket_core.precision import autocast
 from metaticket_core.tasks import Task
-from metaticket_core.trainer import make_optimizer, outer_settings
 from metaticket_methods.inner import task_loss
 
 CLONED = "maml-cloned"

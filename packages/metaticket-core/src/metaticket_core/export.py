@@ -18,10 +18,10 @@ from torch import nn
 from . import __version__, checkpoint
 from .errors import MetaticketError
 from .files import check_output
+from .records import sparsity
 from .registry import models
 from .runs import Run
 from .tasks import out_features
-from .trainer import sparsity
 
 
 def export_mask(

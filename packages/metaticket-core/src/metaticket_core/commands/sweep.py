@@ -13,13 +13,13 @@ from rich.table import Table
 from ..config import RunConfig, load_config
 from ..console import console, err_console
 from ..errors import MetaticketError
+from ..experiment import build
 from ..presets import preset as get_preset
 from ..progress import Progress
 from ..runs import open_run
 from ..sweep_jobs import run_jobs
 from ..sweeps import parse_grid, plan, report_rows, run_sweep, sweep_runs, train_run
 from ..threads import check_count, set_threads
-from ..trainer import build
 from .options import CONFIG_FILE, DEFAULT_RUNS_DIR, FORCE, RUNS_DIR, SETS, THREADS
 
 

@@ -14,12 +14,13 @@ from .. import distributed
 from ..config import RunConfig, load_config, validate
 from ..console import console
 from ..errors import ConfigError
+from ..experiment import Experiment, build
 from ..files import write_json
 from ..presets import preset as get_preset
 from ..progress import Progress
 from ..runs import Run, create_run, open_run
 from ..threads import set_threads
-from ..trainer import Experiment, Trainer, TrainingDiverged, TrainingInterrupted, build
+from ..trainer import Trainer, TrainingDiverged, TrainingInterrupted
 from .options import CONFIG_FILE, DEFAULT_RUNS_DIR, JSON_OUT, PRECISION, RUNS_DIR, SETS, THREADS
 
 
