@@ -105,6 +105,7 @@ def load_ticket(path: Path) -> nn.Module:
         raise MetaticketError(
             f"{str(path)!r} has masks but no weights; export it with --with-weights."
         )
+    # from the file's own fields, not build_backbone: a ticket loads without its run's config
     backbone = (
         models()
         .get(meta["model"])
