@@ -36,9 +36,10 @@ from pathlib import Path
 import torch
 
 from metaticket_core.allocator import keep_freed_memory
+from metaticket_core.backbone import build_backbone
 from metaticket_core.config import RunConfig, method_arguments
 from metaticket_core.learner import MetaLearner
-from metaticket_core.registry import methods, models
+from metaticket_core.registry import methods
 from metaticket_core.tasks import Task
 
 WAYS = 5
@@ -102,8 +103,9 @@ def build(
     its config (inner lr 0.4 and ``settings``)."""
     torch.manual_seed(0)
     config = RunConfig(model=case.model, method=method, inner_lr=0.4, **settings)
-    out = 1 if case.regression else WAYS
-    backbone = models().get(case.model).factory(out, case.shape, batchnorm="batch")
+    backbone = build_backbone(
+        config, case.shape, "regression" if case.regression else "classification"
+    )
     factory = methods().get(method).factory
     return factory(backbone, config, **method_arguments(config, factory)).to(device), config
 

@@ -62,9 +62,9 @@ from torch import nn
 
 from metaticket_core.config import factory_options
 from metaticket_core.functional import task_loss
+from metaticket_core.outer_optimizer import make_optimizer, outer_settings
 from metaticket_core.precision import autocast
 from metaticket_core.tasks import Task
-from metaticket_core.trainer import make_optimizer, outer_settings
 from metaticket_methods.metaticket import metaticket_iterand
 
 CLONED = "maml-cloned"

@@ -24,9 +24,9 @@ from pathlib import Path
 import torch
 
 from metaticket_core.config import load_config
+from metaticket_core.experiment import load_dataset
 from metaticket_core.presets import preset
 from metaticket_core.threads import cores, share
-from metaticket_core.trainer import load_dataset
 
 PRESET = "omniglot-5w5s-maml"
 SHARED_OMNIGLOT = Path(__file__).resolve().parents[2] / "shared" / "data" / "omniglot"

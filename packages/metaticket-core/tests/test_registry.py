@@ -41,6 +41,22 @@ def test_inline_plugin_registers_and_unregisters():
     assert list_models() == []
 
 
+def test_registry_is_built_once_per_set_of_plugins():
+    calls = []
+
+    class Counting:
+        @hookimpl
+        def register_models(self, register):
+            calls.append(1)
+            register("counted", build_a)
+
+    with registered_plugin(Counting(), "counting"):
+        assert models() is models() and len(calls) == 1
+        with registered_plugin(ModelsPlugin(), "mine"):
+            assert "resnet12" in models() and len(calls) == 2
+        assert "resnet12" not in models() and len(calls) == 3
+
+
 def test_patterns_are_fnmatch():
     with registered_plugin(ModelsPlugin(), "mine"):
         assert list_models("resnet*") == ["resnet12", "resnet18"]

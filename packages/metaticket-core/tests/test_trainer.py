@@ -7,15 +7,9 @@ from metaticket_core import checkpoint
 from metaticket_core.config import RunConfig
 from metaticket_core.errors import DataError
 from metaticket_core.learner import OuterDefaults
+from metaticket_core.outer_optimizer import lr_factor, outer_settings
 from metaticket_core.runs import create_run, list_runs
-from metaticket_core.trainer import (
-    Trainer,
-    TrainingDiverged,
-    TrainingInterrupted,
-    build,
-    lr_factor,
-    outer_settings,
-)
+from metaticket_core.trainer import Trainer, TrainingDiverged, TrainingInterrupted, build
 
 
 def make(settings, tmp_path, run_id="run", **changes):

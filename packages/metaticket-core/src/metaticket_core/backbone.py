@@ -1,7 +1,8 @@
 """The backbone interface: a torch module that declares what each parameter is.
 
 Registered model builders are called as
-``builder(out_features, input_shape, batchnorm=..., **model_options) -> Backbone``.
+``builder(out_features, input_shape, batchnorm=..., **model_options) -> Backbone``; every run,
+rebuilt run and benchmark makes that call through ``build_backbone``.
 """
 
 from __future__ import annotations
@@ -9,6 +10,10 @@ from __future__ import annotations
 from abc import abstractmethod
 
 from torch import nn
+
+from .config import RunConfig
+from .registry import models
+from .tasks import TaskType, out_features
 
 # Tags a backbone gives its parameters. "prunable": linear and conv weights except the output
 # head (Meta-ticket masks exactly these). "head": the output layer's parameters. "input": the
@@ -27,6 +32,20 @@ class Backbone(nn.Module):
         """Parameter names carrying ``tag``, in ``named_parameters()`` order."""
         tags = self.parameter_tags()
         return [name for name, _ in self.named_parameters() if tag in tags[name]]
+
+
+def build_backbone(
+    config: RunConfig, input_shape: tuple[int, ...], task_type: TaskType
+) -> Backbone:
+    """The backbone ``config`` names, with its options, for ``task_type`` tasks on inputs of
+    ``input_shape``."""
+    builder = models().get(config.model).factory
+    return builder(
+        out_features(task_type, config.ways),
+        input_shape,
+        batchnorm=config.batchnorm,
+        **config.model_options,
+    )
 
 
 def attribute_key(name: str) -> str:

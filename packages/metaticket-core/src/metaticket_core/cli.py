@@ -43,7 +43,7 @@ def _version_callback(value: bool) -> None:
 
 def build_app() -> typer.Typer:
     """A fresh app with every plugin's commands (plugins load here)."""
-    from .plugins import plugin_manager
+    from .plugin_manager import plugin_manager
 
     app = typer.Typer(
         name="mt",

@@ -21,9 +21,10 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .errors import ConfigError, closest
+from .errors import ConfigError, did_you_mean
 from .precision import Precision
 from .presets import Preset
+from .tasks import EpisodeShape
 
 # Meta-ticket's settings from when they were fields of RunConfig. Still read at the top level of
 # a file, --set, a sweep's grid and the config.json of older runs, as method_options.<name>; a
@@ -143,6 +144,10 @@ class RunConfig(BaseModel):
             return "on" if value else "off"
         return value
 
+    @property
+    def episode(self) -> EpisodeShape:
+        return EpisodeShape(self.ways, self.shots, self.queries)
+
     def check_names(self) -> None:
         """Raise UnknownNameError (with a suggestion) for an unregistered method, model, dataset
         or logger; ConfigError for a logger whose package is missing, or a method or dataset
@@ -190,8 +195,7 @@ def check_options(owner: str, options: dict[str, Any], known: list[str]) -> None
     known = [k for k in known if k != "cache_dir"]
     for option in options:
         if option not in known:
-            hint = closest(option, known)
-            did = f" Did you mean {hint!r}?" if hint else ""
+            did = did_you_mean(option, known)
             takes = f"takes: {', '.join(known)}" if known else "takes no options"
             raise ConfigError(f"Unknown option {option!r} for {owner}.{did} It {takes}.")
 
@@ -311,8 +315,11 @@ def validate(data: dict[str, Any]) -> RunConfig:
 def _describe(error: Any) -> str:
     field = ".".join(str(p) for p in error["loc"]) or "config"
     if error["type"] == "extra_forbidden":
-        hint = closest(field.split(".")[-1], [*RunConfig.model_fields, *LEGACY_METHOD_OPTIONS])
-        did = f" (did you mean {hint!r}?)" if hint else ""
+        did = did_you_mean(
+            field.split(".")[-1],
+            [*RunConfig.model_fields, *LEGACY_METHOD_OPTIONS],
+            " (did you mean {!r}?)",
+        )
         return f"unknown setting {field!r}{did}"
     message = error["msg"]
     message = message.replace("Input should be", "expected").replace("Value error, ", "")

@@ -32,10 +32,7 @@ class UnknownNameError(MetaticketError, KeyError):
 
     @property
     def message(self) -> str:
-        text = f"Unknown {self.kind} {self.name!r}."
-        close = closest(self.name, self.known)
-        if close:
-            text += f" Did you mean {close!r}?"
+        text = f"Unknown {self.kind} {self.name!r}.{did_you_mean(self.name, self.known)}"
         if self.known:
             text += f" Available: {', '.join(self.known)}."
         else:
@@ -52,6 +49,13 @@ def closest(name: str, candidates: Iterable[str]) -> str | None:
     lowered = {c.lower(): c for c in candidates}
     match = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
     return lowered[match[0]] if match else None
+
+
+def did_you_mean(name: str, candidates: Iterable[str], form: str = " Did you mean {!r}?") -> str:
+    """The hint an error about an unknown name carries: ``form`` with the closest candidate, or
+    "" when none is close."""
+    close = closest(name, candidates)
+    return form.format(close) if close else ""
 
 
 def one_line(exc: BaseException) -> str:

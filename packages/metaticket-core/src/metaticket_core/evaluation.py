@@ -11,7 +11,7 @@ from .config import RunConfig
 from .learner import MetaLearner
 from .precision import autocast
 from .progress import Progress
-from .tasks import FewShotDataset, Split
+from .tasks import METRICS, FewShotDataset, Split, TaskType
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,12 @@ class EvalResult:
 
     def as_dict(self) -> dict[str, float | int | str]:
         return asdict(self)
+
+    def improves_on(self, best: float | None) -> bool:
+        """Whether this beats the ``best`` mean so far: a higher accuracy, or a lower mse."""
+        if best is None:
+            return True
+        return self.mean > best if self.metric == "accuracy" else self.mean < best
 
 
 def evaluate(
@@ -63,9 +69,7 @@ def episode_scores(
     """Scores of the fixed episodes ``i < episodes`` with ``i % size == rank`` for ``share =
     (rank, size)``: the ranks of a distributed run split the same episodes between them."""
     rank, size = share
-    stream = dataset.episodes(
-        split, ways=config.ways, shots=config.shots, queries=config.queries, seed=config.seed
-    )
+    stream = dataset.episodes(split, **asdict(config.episode), seed=config.seed)
     scores = []
     task_bar = (
         progress.task(f"{split} episodes", len(range(rank, episodes, size)), transient=True)
@@ -85,9 +89,9 @@ def episode_scores(
     return scores
 
 
-def summarize(task_type: str, scores: list[dict[str, float]]) -> EvalResult:
+def summarize(task_type: TaskType, scores: list[dict[str, float]]) -> EvalResult:
     """Mean and 95% CI of the episodes' accuracy (classification) or mse (regression)."""
-    metric = "accuracy" if task_type == "classification" else "mse"
+    metric = METRICS[task_type]
     values = [s[metric] for s in scores]
     loss = sum(s["loss"] for s in scores) / len(scores)
     return EvalResult(metric, *mean_ci95(values), len(scores), loss)

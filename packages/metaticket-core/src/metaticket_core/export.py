@@ -18,9 +18,10 @@ from torch import nn
 from . import __version__, checkpoint
 from .errors import MetaticketError
 from .files import check_output
+from .records import sparsity
 from .registry import models
 from .runs import Run
-from .trainer import sparsity
+from .tasks import out_features
 
 
 def export_mask(
@@ -59,7 +60,7 @@ def export_mask(
         "model_options": json.dumps(config.model_options),
         "dataset": config.dataset,
         "input_shape": json.dumps(list(experiment.dataset.input_shape)),
-        "out_features": str(config.ways if experiment.dataset.task_type == "classification" else 1),
+        "out_features": str(out_features(experiment.dataset.task_type, config.ways)),
         "batchnorm": config.batchnorm,
         "config": json.dumps(config.model_dump(mode="json")),
         "sparsity": json.dumps(stats),
@@ -104,6 +105,7 @@ def load_ticket(path: Path) -> nn.Module:
         raise MetaticketError(
             f"{str(path)!r} has masks but no weights; export it with --with-weights."
         )
+    # from the file's own fields, not build_backbone: a ticket loads without its run's config
     backbone = (
         models()
         .get(meta["model"])

@@ -7,12 +7,12 @@ from typing import Any
 
 import torch
 
-from . import checkpoint
+from . import checkpoint, training_checkpoint
 from .config import validate
 from .errors import MetaticketError
+from .experiment import Experiment, build
 from .precision import autocast
 from .runs import Run
-from .trainer import Experiment, build
 
 
 def load_experiment(run: Run, which: str = "last", **changes: Any) -> Experiment:
@@ -35,14 +35,8 @@ def load_experiment(run: Run, which: str = "last", **changes: Any) -> Experiment
             f"options that match (for example --set dataset_options.size=...)."
         )
     tensors, _ = checkpoint.load(path)
-    prefix = "learner/"
-    experiment.learner.load_state_dict(
-        {
-            k[len(prefix) :]: v.to(experiment.device)
-            for k, v in tensors.items()
-            if k.startswith(prefix)
-        }
-    )
+    state = training_checkpoint.learner_state(tensors)
+    experiment.learner.load_state_dict({k: v.to(experiment.device) for k, v in state.items()})
     return experiment
 
 

@@ -10,9 +10,9 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
+from .backbone import build_backbone
 from .export import natural_key
 from .files import atomic_path, check_output
-from .registry import models
 from .runs import Run
 
 
@@ -162,16 +162,9 @@ def _is_body_grad(key: str, run: Run) -> bool:
 def _prunable(run: Run) -> set[str]:
     """The feature extractor's linear and conv weights (tagged ``prunable``: no head, biases or
     BatchNorm), from a fresh build of the run's backbone."""
-    config, status = run.config(), run.status()
-    classes = config.ways if status.get("task_type", "classification") == "classification" else 1
-    backbone = (
-        models()
-        .get(config.model)
-        .factory(
-            classes, tuple(status["input_shape"]), batchnorm=config.batchnorm,
-            **config.model_options,
-        )
-    )  # fmt: skip
+    status = run.status()
+    task_type = status.get("task_type", "classification")
+    backbone = build_backbone(run.config(), tuple(status["input_shape"]), task_type)
     return set(backbone.names_with("prunable"))
 
 

@@ -1,8 +1,8 @@
 """Name -> factory registries for datasets, models, methods and loggers, filled by the plugins'
 hooks.
 
-Registries are rebuilt from the plugin manager on each call, so registering or unregistering a
-plugin (as tests do) is seen at once; the hooks only hand over factories, which is cheap.
+Each registry is built once per set of plugins: the plugin manager keeps it until a plugin is
+registered or unregistered (as tests do), so every lookup after that sees the new set.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import MetaticketError, PluginError, UnknownNameError
-from .plugins import plugin_manager
+from .plugin_manager import PluginManager, plugin_manager
 
 
 @dataclass(frozen=True)
@@ -89,10 +89,18 @@ HOOKS = {
 }
 
 
-def build_registry(kind: str) -> Registry:
+def _registry(kind: str) -> Registry:
+    """The registry of ``kind`` for the current plugins, built on first use."""
+    pm = plugin_manager()
+    if kind not in pm.registries:
+        pm.registries[kind] = build_registry(pm, kind)
+    return pm.registries[kind]
+
+
+def build_registry(pm: PluginManager, kind: str) -> Registry:
     """Ask every plugin's ``register_<kind>s`` hook, in registration order, to fill a registry."""
     registry = Registry(kind)
-    hook = getattr(plugin_manager().hook, HOOKS[kind])
+    hook = getattr(pm.hook, HOOKS[kind])
     for impl in hook.get_hookimpls():  # in registration order: core, then entry points
         register = _register_for(registry, impl.plugin_name)
         try:
@@ -114,19 +122,19 @@ def _register_for(registry: Registry, plugin: str) -> Callable[..., None]:
 
 
 def datasets() -> Registry:
-    return build_registry("dataset")
+    return _registry("dataset")
 
 
 def models() -> Registry:
-    return build_registry("model")
+    return _registry("model")
 
 
 def methods() -> Registry:
-    return build_registry("method")
+    return _registry("method")
 
 
 def loggers() -> Registry:
-    return build_registry("logger")
+    return _registry("logger")
 
 
 def list_datasets(pattern: str = "*") -> list[str]:

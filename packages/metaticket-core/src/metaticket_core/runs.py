@@ -30,10 +30,6 @@ ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._=+-]{0,127}")
 LIVE_STATES = ("created", "running")  # states that only a live process may be in
 
 
-def default_runs_dir() -> Path:
-    return Path(os.environ.get("MT_RUNS_DIR", "runs"))
-
-
 def check_id(name: str, kind: str = "run") -> str:
     """``name`` if it is a valid run (or sweep) id, a clear error otherwise."""
     if not ID_PATTERN.fullmatch(name):

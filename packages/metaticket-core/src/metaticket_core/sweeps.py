@@ -19,10 +19,11 @@ from typing import Any
 from .config import RunConfig, parse_set
 from .errors import ConfigError, MetaticketError
 from .evaluation import EvalResult
+from .experiment import Experiment, build
 from .files import write_json
 from .progress import Progress
 from .runs import Run, check_id, create_run, open_run, read_json
-from .trainer import Experiment, Trainer, build
+from .trainer import Trainer
 
 
 def parse_grid(items: list[str]) -> dict[str, list[Any]]:

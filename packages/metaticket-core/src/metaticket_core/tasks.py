@@ -19,6 +19,38 @@ from .errors import DataError
 Split = Literal["train", "val", "test"]
 SPLITS: tuple[Split, ...] = ("train", "val", "test")
 TaskType = Literal["classification", "regression"]
+METRICS: dict[TaskType, str] = {"classification": "accuracy", "regression": "mse"}
+
+
+def out_features(task_type: TaskType, ways: int) -> int:
+    """A backbone's outputs for such tasks: one logit per class, or the regression value."""
+    return ways if task_type == "classification" else 1
+
+
+@dataclass(frozen=True)
+class EpisodeShape:
+    """N-way K-shot with Q queries per class. The rules every episode obeys are checked here
+    (a run's config narrows them further: at least 2 ways and 1 query)."""
+
+    ways: int
+    shots: int
+    queries: int
+
+    def __post_init__(self) -> None:
+        if self.ways < 1 or self.shots < 1 or self.queries < 0:
+            raise DataError(
+                f"Episodes need ways >= 1, shots >= 1 and queries >= 0; got ways={self.ways}, "
+                f"shots={self.shots}, queries={self.queries}."
+            )
+
+    def check_classes(self, available: int, where: str, detail: str = "") -> None:
+        """DataError unless ``where`` (a split, as the message names it) has enough classes;
+        ``detail`` says how they are counted."""
+        if self.ways > available:
+            raise DataError(
+                f"{where} has {available} classes{detail}; {self.ways}-way tasks need at least "
+                f"{self.ways}. Use --ways {available} or fewer."
+            )
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Meta-training: outer optimizer and schedule, episodes, validation, checkpoints, resume.
+"""Meta-training: the outer loop over episodes, validation, checkpoints and resume.
 
 Exact resume: task ``j`` of iteration ``i`` is drawn from a stream seeded by ``(seed, i, j)``,
 torch's generator state is checkpointed, and so are the learner and optimizer states, so training
@@ -16,25 +16,24 @@ import math
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import asdict
 
 import numpy as np
 import torch
 
-from . import checkpoint, loggers
-from .config import RunConfig, method_arguments
+from . import checkpoint, loggers, training_checkpoint
 from .distributed import SINGLE, World, all_gather, all_reduce_mean_, from_main, share
-from .errors import ConfigError, MetaticketError
+from .errors import MetaticketError
 from .evaluation import EvalResult, episode_scores, summarize
+from .experiment import Experiment, build  # noqa: F401  build: public here too (docs/PLUGINS.md)
 from .files import write_json
 from .interrupts import Interrupts
-from .learner import MetaLearner, OuterDefaults
-from .precision import autocast, check_precision
+from .outer_optimizer import lr_factor, make_optimizer, outer_settings
+from .precision import autocast
 from .progress import Progress
-from .registry import datasets, methods, models
+from .records import bar_info, window_record
 from .runs import Run
-from .tasks import SPLITS, FewShotDataset, default_cache_dir
+from .training_checkpoint import Counters
 
 
 class TrainingDiverged(MetaticketError):
@@ -45,112 +44,10 @@ class TrainingInterrupted(MetaticketError):
     """Ctrl-C or SIGTERM during training; the last completed iteration was checkpointed."""
 
 
-@dataclass
-class Experiment:
-    """What a config builds: the data, the learner on its device."""
-
-    config: RunConfig
-    dataset: FewShotDataset
-    learner: MetaLearner
-    device: torch.device
-
-
-def resolve_device(name: str, world: World = SINGLE) -> torch.device:
-    """The device of this rank: with CUDA, the GPU of its local rank in a distributed run."""
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(
-            "device='cuda' but no CUDA device is available; use --device cpu or auto."
-        )
-    if name == "cuda" and world.size > 1:
-        if world.local_rank >= torch.cuda.device_count():
-            raise ConfigError(
-                f"local rank {world.local_rank} has no GPU of its own: "
-                f"{torch.cuda.device_count()} CUDA devices; start fewer processes per node."
-            )
-        torch.cuda.set_device(world.local_rank)
-        return torch.device("cuda", world.local_rank)
-    return torch.device(name)
-
-
-def load_dataset(config: RunConfig, cache_dir: Path | None = None) -> FewShotDataset:
-    factory = datasets().get(config.dataset).factory
-    return factory(
-        config.data_root, cache_dir=cache_dir or default_cache_dir(), **config.dataset_options
-    )
-
-
-def build(config: RunConfig, cache_dir: Path | None = None, world: World = SINGLE) -> Experiment:
-    """Check every name and size first, then build dataset, backbone and learner (seeded: every
-    rank builds the same network)."""
-    config.check_names()
-    device = resolve_device(config.device, world)
-    check_precision(config.precision, device)
-    dataset = load_dataset(config, cache_dir)
-    for split in SPLITS:
-        dataset.check(split, ways=config.ways, shots=config.shots, queries=config.queries)
-    torch.manual_seed(config.seed)
-    out_features = config.ways if dataset.task_type == "classification" else 1
-    backbone = (
-        models()
-        .get(config.model)
-        .factory(
-            out_features, dataset.input_shape, batchnorm=config.batchnorm, **config.model_options
-        )
-    )
-    factory = methods().get(config.method).factory
-    learner = factory(backbone, config, **method_arguments(config, factory))
-    return Experiment(config, dataset, learner.to(device), device)
-
-
-def outer_settings(config: RunConfig, learner: MetaLearner) -> OuterDefaults:
-    """The method's outer-loop defaults with whatever the config sets explicitly."""
-    chosen = {
-        "optimizer": config.outer_optimizer,
-        "lr": config.outer_lr,
-        "momentum": config.momentum,
-        "weight_decay": config.weight_decay,
-        "schedule": config.schedule,
-        "warmup": config.warmup,
-    }
-    return replace(learner.outer_defaults, **{k: v for k, v in chosen.items() if v is not None})
-
-
-def make_optimizer(params: list[torch.nn.Parameter], s: OuterDefaults) -> torch.optim.Optimizer:
-    if s.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=s.lr, momentum=s.momentum, weight_decay=s.weight_decay)
-    if s.optimizer == "adam":
-        return torch.optim.Adam(params, lr=s.lr, weight_decay=s.weight_decay)
-    if s.optimizer == "adamw":
-        return torch.optim.AdamW(params, lr=s.lr, weight_decay=s.weight_decay)
-    raise ConfigError(f"outer optimizer {s.optimizer!r} is unknown; use sgd, adam or adamw.")
-
-
-def lr_factor(iteration: int, s: OuterDefaults, iterations: int) -> float:
-    """Multiplier of the base lr at 1-based ``iteration``, as the authors' ``CustomCosineLR``
-    (edge-popup's): linear warmup i / (W + 1) for i <= W, then constant, or cosine from 1 at
-    i = W + 1 towards 0 at i = ``iterations`` + 1."""
-    if iteration <= s.warmup:
-        return iteration / (s.warmup + 1)
-    if s.schedule == "cosine":
-        progress = (iteration - 1 - s.warmup) / max(1, iterations - s.warmup)
-        return 0.5 * (1 + math.cos(math.pi * progress))
-    return 1.0
-
-
 def task_seed(seed: int, iteration: int, task: int) -> int:
     """Seed of task ``task`` of an iteration's meta-batch: independent of how the run was split by
     resumes, and of which rank draws it."""
     return int(np.random.SeedSequence([seed, iteration, task]).generate_state(1)[0])
-
-
-def sparsity(masks: dict[str, torch.Tensor]) -> dict[str, float]:
-    """Fraction of pruned weights per layer and in total (key ``sparsity``)."""
-    out = {f"sparsity/{name}": 1 - m.mean().item() for name, m in masks.items()}
-    total = sum(m.numel() for m in masks.values())
-    out["sparsity"] = 1 - sum(m.sum().item() for m in masks.values()) / total
-    return out
 
 
 class Trainer:
@@ -183,27 +80,19 @@ class Trainer:
         self.window: list[dict[str, float]] = []  # step metrics not logged yet
         self.best: float | None = None
         self.interrupts = Interrupts()
-        self.higher_is_better = experiment.dataset.task_type == "classification"
         self.loggers = loggers.Loggers([])  # opened by fit(), on rank 0
 
     # checkpoints -------------------------------------------------------------------------
     def save(self, which: str) -> None:
         """Checkpoint on rank 0 (every rank holds the same state)."""
         if self.world.main:
-            opt_tensors, opt_state = checkpoint.optimizer_to_flat(self.optimizer)
-            tensors = {f"learner/{k}": v for k, v in self.x.learner.state_dict().items()}
-            tensors.update({f"optimizer/{k}": v for k, v in opt_tensors.items()})
-            tensors["rng/torch"] = torch.get_rng_state()
-            if self.x.device.type == "cuda":
-                tensors["rng/cuda"] = torch.cuda.get_rng_state(self.x.device)
-            state = {
-                "iteration": self.iteration,
-                "validated": self.validated,
-                "window": self.window,
-                "best": self.best,
-                "optimizer": opt_state,
-            }
-            checkpoint.save(self.run.checkpoint(which), tensors, state)
+            training_checkpoint.save(
+                self.run.checkpoint(which),
+                self.x.learner,
+                self.optimizer,
+                self.x.device,
+                Counters(self.iteration, self.validated, self.window, self.best),
+            )
         self.checkpointed = self.iteration
 
     def restore(self, which: str = "last") -> None:
@@ -212,23 +101,9 @@ class Trainer:
         path = self.run.checkpoint(which)
         tensors, state = from_main(lambda: checkpoint.load(path), self.world)
         try:
-            self.x.learner.load_state_dict(
-                {k[len("learner/") :]: v for k, v in tensors.items() if k.startswith("learner/")}
+            iteration, validated, window, best = training_checkpoint.restore(
+                tensors, state, self.x.learner, self.optimizer, self.x.device
             )
-            checkpoint.optimizer_from_flat(
-                self.optimizer,
-                {
-                    k[len("optimizer/") :]: v
-                    for k, v in tensors.items()
-                    if k.startswith("optimizer/")
-                },
-                state["optimizer"],
-            )
-            torch.set_rng_state(tensors["rng/torch"])
-            if "rng/cuda" in tensors and self.x.device.type == "cuda":
-                torch.cuda.set_rng_state(tensors["rng/cuda"], self.x.device)
-            iteration, best = state["iteration"], state["best"]
-            validated, window = state.get("validated", iteration), state.get("window", [])
         except (KeyError, TypeError, ValueError, RuntimeError) as exc:
             reason = " ".join(line.strip() for line in str(exc).splitlines())[:300]
             raise MetaticketError(
@@ -254,11 +129,7 @@ class Trainer:
         return [
             next(
                 self.x.dataset.episodes(
-                    "train",
-                    ways=c.ways,
-                    shots=c.shots,
-                    queries=c.queries,
-                    seed=task_seed(c.seed, iteration, j),
+                    "train", **asdict(c.episode), seed=task_seed(c.seed, iteration, j)
                 )
             ).to(self.x.device)
             for j in range(first, first + self.local_batch)
@@ -379,10 +250,10 @@ class Trainer:
         self.window.append(metrics)
         if not log:
             return None
-        record = self._record(iteration, self.window)
+        record = window_record(iteration, self.window, self.x.learner.masks())
         self._log(record)
         self.window = []
-        return _bar_info(record)
+        return bar_info(record)
 
     def _validates_at(self, iteration: int) -> bool:
         return iteration % self.config.val_interval == 0 or iteration == self.config.iterations
@@ -414,18 +285,6 @@ class Trainer:
         finally:
             self.loggers.close()
 
-    def _record(self, iteration: int, window: list[dict[str, float]]) -> dict[str, float]:
-        """Means over the window; diagnostics come from its last step, the only one that has
-        them."""
-        record = {"iteration": iteration, "time": time.time()}
-        for key in window[-1]:
-            values = [m[key] for m in window if key in m]
-            record[key] = sum(values) / len(values)
-        masks = self.x.learner.masks()
-        if masks:
-            record.update(sparsity(masks))
-        return record
-
     def _validate_and_save(self, iteration: int) -> None:
         result = self.validate()
         self._log(
@@ -437,9 +296,7 @@ class Trainer:
             },
             histograms=self.x.learner.scores(),
         )
-        improved = self.best is None or (
-            result.mean > self.best if self.higher_is_better else result.mean < self.best
-        )
+        improved = result.improves_on(self.best)
         if improved:
             self.best = result.mean
         self.validated = iteration
@@ -480,12 +337,3 @@ class Trainer:
             self.loggers.histograms(
                 record["iteration"], {f"mask_scores/{k}": v for k, v in histograms.items()}
             )
-
-
-def _bar_info(record: dict[str, float]) -> str:
-    parts = [f"loss {record['loss']:.3f}"]
-    if "accuracy" in record:
-        parts.append(f"acc {100 * record['accuracy']:.1f}%")
-    if "sparsity" in record:
-        parts.append(f"sparsity {100 * record['sparsity']:.1f}%")
-    return " ".join(parts)

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from metaticket_core.errors import ConfigError, DataError
-from metaticket_core.tasks import SPLITS, FewShotDataset, Split, Task
+from metaticket_core.tasks import SPLITS, EpisodeShape, FewShotDataset, Split, Task
 
 
 def split_rng(seed: int, split: Split, rank: int, worker: int) -> np.random.Generator:
@@ -26,14 +26,6 @@ def split_rng(seed: int, split: Split, rank: int, worker: int) -> np.random.Gene
 def check_split_name(split: str) -> None:
     if split not in SPLITS:
         raise ConfigError(f"Unknown split {split!r}: use one of {', '.join(SPLITS)}.")
-
-
-def check_sizes(ways: int, shots: int, queries: int) -> None:
-    if ways < 1 or shots < 1 or queries < 0:
-        raise DataError(
-            f"Episodes need ways >= 1, shots >= 1 and queries >= 0; got ways={ways}, "
-            f"shots={shots}, queries={queries}."
-        )
 
 
 def proportional_split(n: int, fractions: tuple[float, float, float]) -> dict[Split, range]:
@@ -91,17 +83,10 @@ class ImageEpisodes(FewShotDataset):
 
     def check(self, split: Split, *, ways: int, shots: int, queries: int) -> None:
         check_split_name(split)
-        check_sizes(ways, shots, queries)
+        shape = EpisodeShape(ways, shots, queries)
         classes = self.splits[split]
-        available = self.num_classes(split)
-        if ways > available:
-            rotated = (
-                f" ({len(classes)} x {self.rotations} rotations)" if self.rotations > 1 else ""
-            )
-            raise DataError(
-                f"{self.name} {split} split has {available} classes{rotated}; "
-                f"{ways}-way tasks need {ways}. Use --ways {available} or fewer."
-            )
+        rotated = f" ({len(classes)} x {self.rotations} rotations)" if self.rotations > 1 else ""
+        shape.check_classes(self.num_classes(split), f"{self.name} {split} split", rotated)
         per_class = self.counts[classes]
         fewest = int(per_class.min())
         if shots + queries > fewest:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from metaticket_core.errors import ConfigError, DataError, closest
+from metaticket_core.errors import ConfigError, DataError, did_you_mean
 from metaticket_core.tasks import Split
 
 from .cache import cache_key, cached_arrays
@@ -52,8 +52,7 @@ def load(
 ) -> ImageEpisodes:
     """Omniglot, 1623 handwritten characters from 50 alphabets."""
     if split not in SPLIT_RULES:
-        hint = closest(str(split), SPLIT_RULES)
-        did = f" Did you mean {hint!r}?" if hint else ""
+        did = did_you_mean(str(split), SPLIT_RULES)
         raise ConfigError(
             f"Unknown omniglot split {split!r}.{did} Use one of: vinyals, background."
         )

@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from metaticket_core.tasks import FewShotDataset, Split, Task
+from metaticket_core.tasks import EpisodeShape, FewShotDataset, Split, Task
 
-from .episodes import check_sizes, check_split_name, split_rng
+from .episodes import check_split_name, split_rng
 from .options import dataset_factory, no_root
 
 AMPLITUDE = (0.1, 5.0)
@@ -31,7 +31,7 @@ class Sinusoid(FewShotDataset):
 
     def check(self, split: Split, *, ways: int, shots: int, queries: int) -> None:
         check_split_name(split)
-        check_sizes(1, shots, queries)
+        EpisodeShape(1, shots, queries)  # ways is ignored
 
     def episodes(
         self,

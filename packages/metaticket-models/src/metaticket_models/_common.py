@@ -18,7 +18,7 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from metaticket_core.backbone import Backbone
-from metaticket_core.errors import ConfigError, closest
+from metaticket_core.errors import ConfigError, did_you_mean
 
 BATCHNORM_MODES = ("batch", "running")
 
@@ -67,11 +67,9 @@ def batch_norm(mode: str, features: int, dims: int = 2, eps: float = 1e-5) -> nn
 
 def check_batchnorm(model: str, mode: Any) -> str:
     if mode not in BATCHNORM_MODES:
-        hint = closest(str(mode), BATCHNORM_MODES)
-        did = f" Did you mean {hint!r}?" if hint else ""
         raise ConfigError(
             f"Model {model!r}: batchnorm must be 'batch' (batch statistics only, the paper's "
-            f"setting) or 'running', got {mode!r}.{did}"
+            f"setting) or 'running', got {mode!r}.{did_you_mean(str(mode), BATCHNORM_MODES)}"
         )
     return mode
 
@@ -128,8 +126,7 @@ def read_options(model: str, given: Mapping[str, Any], spec: Mapping[str, IntOpt
     allowed = describe_options(spec)
     for name, value in given.items():
         if name not in spec:
-            hint = closest(name, spec)
-            did = f" Did you mean {hint!r}?" if hint else ""
+            did = did_you_mean(name, spec)
             raise ConfigError(
                 f"Model {model!r} has no option {name!r} (given {value!r}).{did} Options: {allowed}."
             )

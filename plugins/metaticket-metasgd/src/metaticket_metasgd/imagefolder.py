@@ -23,7 +23,7 @@ import torch
 from PIL import Image
 
 from metaticket_core.errors import ConfigError, DataError
-from metaticket_core.tasks import SPLITS, FewShotDataset, Split, Task
+from metaticket_core.tasks import SPLITS, EpisodeShape, FewShotDataset, Split, Task
 
 EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"})
 LAYOUT = (
@@ -57,11 +57,9 @@ class ImageFolder(FewShotDataset):
 
     def check(self, split: Split, *, ways: int, shots: int, queries: int) -> None:
         classes = self.splits[split]
-        if ways > len(classes):
-            raise DataError(
-                f"Split {split!r} of {self.split_file} has {len(classes)} classes; "
-                f"{ways}-way tasks need at least {ways}."
-            )
+        EpisodeShape(ways, shots, queries).check_classes(
+            len(classes), f"Split {split!r} of {self.split_file}"
+        )
         needed = shots + queries
         for name in classes:
             if len(self.files[name]) < needed:

@@ -13,17 +13,16 @@ from ..console import console
 from ..evaluation import evaluate
 from ..inference import load_experiment
 from ..progress import Progress
-from ..runs import default_runs_dir, open_run
-from .train import JSON_OUT, PRECISION, RUNS_DIR
-
-RUN_ID = Annotated[str, typer.Argument(help="Run id (mt runs).")]
-EPISODES = Annotated[
-    int | None,
-    typer.Option(
-        min=2, max=1_000_000, help="Test episodes (2 at least).", show_default="the run's"
-    ),
-]
-CHECKPOINT = Annotated[str, typer.Option(help="Which checkpoint: last or best.")]
+from ..runs import open_run
+from .options import (
+    CHECKPOINT,
+    DEFAULT_RUNS_DIR,
+    EPISODES,
+    JSON_OUT,
+    PRECISION,
+    RUN_ID,
+    RUNS_DIR,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -44,11 +43,11 @@ def test_command(
     data_root: Annotated[Path | None, typer.Option(help="Its folder on disk.")] = None,
     checkpoint: CHECKPOINT = "last",
     precision: PRECISION = None,
-    runs_dir: RUNS_DIR = None,
+    runs_dir: RUNS_DIR = DEFAULT_RUNS_DIR,
     json_out: JSON_OUT = False,
 ) -> None:
     """Meta-test a run on fixed test episodes: mean accuracy (or MSE) with its 95% CI."""
-    run = open_run(run_id, runs_dir or default_runs_dir())
+    run = open_run(run_id, runs_dir)
     chosen = {"dataset": dataset, "data_root": data_root, "precision": precision}
     changes = {k: v for k, v in chosen.items() if v}
     if dataset and not data_root:
@@ -69,11 +68,11 @@ def cross_test_command(
     ],
     episodes: EPISODES = None,
     checkpoint: CHECKPOINT = "last",
-    runs_dir: RUNS_DIR = None,
+    runs_dir: RUNS_DIR = DEFAULT_RUNS_DIR,
     json_out: JSON_OUT = False,
 ) -> None:
     """Meta-test one run on several datasets: the paper's cross-domain table."""
-    run = open_run(run_id, runs_dir or default_runs_dir())
+    run = open_run(run_id, runs_dir)
     rows = []
     with Progress() as progress:
         for item in dataset:

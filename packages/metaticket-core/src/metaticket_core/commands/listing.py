@@ -9,8 +9,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..console import console
-from ..errors import closest
-from ..plugins import plugin_manager
+from ..errors import did_you_mean
+from ..plugin_manager import plugin_manager
 from ..presets import list_presets, preset
 from ..registry import Registry, datasets, loggers, methods, models
 
@@ -33,10 +33,9 @@ def list_command(
 ) -> None:
     """List the registered methods, models, datasets, loggers, the presets and the plugins."""
     if what is not None and what not in WHAT:
-        hint = closest(what, WHAT)
-        did = f" Did you mean {hint!r}?" if hint else ""
         raise typer.BadParameter(
-            f"{what!r} is not one of {', '.join(WHAT)}.{did}", param_hint="WHAT"
+            f"{what!r} is not one of {', '.join(WHAT)}.{did_you_mean(what, WHAT)}",
+            param_hint="WHAT",
         )
     for kind in [what] if what else WHAT:
         if kind == "plugins":

@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from ..console import console
-from ..runs import default_runs_dir, open_run
-from .train import RUNS_DIR
+from ..runs import open_run
+from .options import DEFAULT_RUNS_DIR, RUNS_DIR
 
 
 def register(app: typer.Typer) -> None:
@@ -26,13 +26,13 @@ def plot_command(
             "-o", "--output", help="Folder for the PNGs.", show_default="RUN/plots, or ./plots"
         ),
     ] = None,
-    runs_dir: RUNS_DIR = None,
+    runs_dir: RUNS_DIR = DEFAULT_RUNS_DIR,
 ) -> None:
     """Learning curves, per-layer sparsity, inner-loop gradients and first-layer masks of a run;
     with several runs, their validation curves and inner-loop gradients side by side."""
     from ..plots import plot_comparison, plot_run  # matplotlib: half a second, only when asked
 
-    runs = [open_run(r, runs_dir or default_runs_dir()) for r in run_ids]
+    runs = [open_run(r, runs_dir) for r in run_ids]
     if len(runs) == 1:
         written = plot_run(runs[0], output or runs[0].path / "plots")
     else:

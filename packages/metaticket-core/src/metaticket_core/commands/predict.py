@@ -12,9 +12,8 @@ from rich.table import Table
 from ..console import console
 from ..errors import DataError
 from ..inference import Predictor
-from ..runs import default_runs_dir, open_run
-from .evaluate import CHECKPOINT, RUN_ID
-from .train import JSON_OUT, RUNS_DIR
+from ..runs import open_run
+from .options import CHECKPOINT, DEFAULT_RUNS_DIR, JSON_OUT, RUN_ID, RUNS_DIR
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 
@@ -63,11 +62,11 @@ def predict_command(
         typer.Option(min=0, max=10_000, help="Adaptation steps.", show_default="the run's"),
     ] = None,
     checkpoint: CHECKPOINT = "last",
-    runs_dir: RUNS_DIR = None,
+    runs_dir: RUNS_DIR = DEFAULT_RUNS_DIR,
     json_out: JSON_OUT = False,
 ) -> None:
     """Adapt a trained run on labelled support images, then label each query image."""
-    run = open_run(run_id, runs_dir or default_runs_dir())
+    run = open_run(run_id, runs_dir)
     classes = support_folders(support)
     queries = query_paths(query)
     predictor = Predictor.from_run(run, checkpoint, steps)

@@ -9,9 +9,8 @@ import yaml
 from rich.table import Table
 
 from ..console import console
-from ..runs import default_runs_dir, list_runs, open_run
-from .evaluate import RUN_ID
-from .train import RUNS_DIR
+from ..runs import list_runs, open_run
+from .options import DEFAULT_RUNS_DIR, RUN_ID, RUNS_DIR
 
 
 def register(app: typer.Typer) -> None:
@@ -27,12 +26,11 @@ def _score(value: float | None, metric: str | None) -> str:
 
 def runs_command(
     pattern: Annotated[str, typer.Argument(help="fnmatch pattern on run ids.")] = "*",
-    runs_dir: RUNS_DIR = None,
+    runs_dir: RUNS_DIR = DEFAULT_RUNS_DIR,
 ) -> None:
     """Table of runs: id, method, model, dataset, iterations done, best validation, test."""
     import fnmatch
 
-    runs_dir = runs_dir or default_runs_dir()
     table = Table(title=f"runs in {runs_dir}", title_justify="left")
     for column in ("id", "method", "model", "dataset", "iterations", "best val", "test", "state"):
         table.add_column(column, no_wrap=column == "id")
@@ -54,9 +52,9 @@ def runs_command(
     console.print(table)
 
 
-def show_command(run_id: RUN_ID, runs_dir: RUNS_DIR = None) -> None:
+def show_command(run_id: RUN_ID, runs_dir: RUNS_DIR = DEFAULT_RUNS_DIR) -> None:
     """A run's configuration, status and test result."""
-    run = open_run(run_id, runs_dir or default_runs_dir())
+    run = open_run(run_id, runs_dir)
     console.rule(f"[bold]{run.id}[/]  {run.path}")
     console.print(
         yaml.safe_dump(run.config().model_dump(mode="json"), sort_keys=False).rstrip(),

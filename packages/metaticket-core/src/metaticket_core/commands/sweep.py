@@ -13,14 +13,14 @@ from rich.table import Table
 from ..config import RunConfig, load_config
 from ..console import console, err_console
 from ..errors import MetaticketError
+from ..experiment import build
 from ..presets import preset as get_preset
 from ..progress import Progress
-from ..runs import default_runs_dir, open_run
+from ..runs import open_run
 from ..sweep_jobs import run_jobs
 from ..sweeps import parse_grid, plan, report_rows, run_sweep, sweep_runs, train_run
 from ..threads import check_count, set_threads
-from ..trainer import build
-from .train import FORCE, RUNS_DIR, THREADS
+from .options import CONFIG_FILE, DEFAULT_RUNS_DIR, FORCE, RUNS_DIR, SETS, THREADS
 
 
 def register(app: typer.Typer) -> None:
@@ -30,15 +30,11 @@ def register(app: typer.Typer) -> None:
 
 
 def sweep_command(
-    config_file: Annotated[
-        Path | None, typer.Option("--config", "-c", help="YAML or JSON config file.")
-    ] = None,
+    config_file: CONFIG_FILE = None,
     preset: Annotated[
         str | None, typer.Option(help="Start from a preset (mt list presets).")
     ] = None,
-    set_: Annotated[
-        list[str] | None, typer.Option("--set", help="Any setting: key=value (repeatable).")
-    ] = None,
+    set_: SETS = None,
     seeds: Annotated[str, typer.Option(help="Comma-separated seeds.")] = "0,1,2",
     grid: Annotated[
         list[str] | None,
@@ -49,7 +45,7 @@ def sweep_command(
     sweep_id: Annotated[
         str | None, typer.Option(help="Name of the sweep; run it again to continue it.")
     ] = None,
-    runs_dir: RUNS_DIR = None,
+    runs_dir: RUNS_DIR = DEFAULT_RUNS_DIR,
     jobs: Annotated[
         int,
         typer.Option(
@@ -70,7 +66,6 @@ def sweep_command(
     Finished runs are kept and unfinished ones resumed, so re-running a sweep continues it."""
     check_count("--jobs", jobs)
     check_count("--threads", threads)
-    runs_dir = runs_dir or default_runs_dir()
     base = get_preset(preset) if preset else None if config_file else get_preset("demo")
 
     def configure(point: dict[str, Any]) -> RunConfig:
@@ -101,13 +96,13 @@ def sweep_command(
 
 def sweep_job_command(
     run_id: Annotated[str, typer.Argument(help="The run, created by mt sweep.")],
-    runs_dir: RUNS_DIR = None,
+    runs_dir: RUNS_DIR = DEFAULT_RUNS_DIR,
     threads: THREADS = None,
 ) -> None:
     """One run of mt sweep --jobs, in its own process: trained from its last checkpoint (or from
     the start) and tested, as mt sweep --jobs 1 trains it."""
     set_threads(threads)
-    run = open_run(run_id, runs_dir or default_runs_dir())
+    run = open_run(run_id, runs_dir)
     with Progress(plain=True) as progress:  # the parent reads these lines (sweep_jobs.py)
         train_run(build(run.config()), run, progress)
 
@@ -119,10 +114,10 @@ def report_command(
         Path | None, typer.Option(help="Also draw the rows as a bar chart (PNG).")
     ] = None,
     force: FORCE = False,
-    runs_dir: RUNS_DIR = None,
+    runs_dir: RUNS_DIR = DEFAULT_RUNS_DIR,
 ) -> None:
     """Mean ± std over seeds of the meta-test results, one row per configuration."""
-    runs, pending = sweep_runs(ids, runs_dir or default_runs_dir())
+    runs, pending = sweep_runs(ids, runs_dir)
     if pending:
         err_console.print(f"{len(pending)} runs not started yet: {', '.join(pending)}")
     varying, rows = report_rows(runs)

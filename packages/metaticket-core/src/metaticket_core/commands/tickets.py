@@ -10,9 +10,8 @@ from rich.table import Table
 
 from ..console import console
 from ..export import describe_masks, export_mask, read_mask_file
-from ..runs import default_runs_dir, open_run
-from .evaluate import CHECKPOINT, RUN_ID
-from .train import FORCE, RUNS_DIR
+from ..runs import open_run
+from .options import CHECKPOINT, DEFAULT_RUNS_DIR, FORCE, RUN_ID, RUNS_DIR
 
 
 def register(app: typer.Typer) -> None:
@@ -32,10 +31,10 @@ def export_mask_command(
     ] = False,
     checkpoint: CHECKPOINT = "last",
     force: FORCE = False,
-    runs_dir: RUNS_DIR = None,
+    runs_dir: RUNS_DIR = DEFAULT_RUNS_DIR,
 ) -> None:
     """Write a Meta-ticket run's masks (0/1 per prunable weight) with metadata as safetensors."""
-    run = open_run(run_id, runs_dir or default_runs_dir())
+    run = open_run(run_id, runs_dir)
     path = output or run.path / "mask.safetensors"
     stats = export_mask(run, path, checkpoint, with_scores, with_weights, force)
     console.print(f"wrote {path} (sparsity {100 * stats['sparsity']:.2f}%)", highlight=False)

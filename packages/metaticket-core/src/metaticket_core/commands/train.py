@@ -14,36 +14,14 @@ from .. import distributed
 from ..config import RunConfig, load_config, validate
 from ..console import console
 from ..errors import ConfigError
+from ..experiment import Experiment, build
 from ..files import write_json
 from ..presets import preset as get_preset
 from ..progress import Progress
-from ..runs import Run, create_run, default_runs_dir, open_run
+from ..runs import Run, create_run, open_run
 from ..threads import set_threads
-from ..trainer import Experiment, Trainer, TrainingDiverged, TrainingInterrupted, build
-
-RUNS_DIR = Annotated[
-    Path | None,
-    typer.Option(
-        "--runs-dir", help="Where run folders live.", show_default="$MT_RUNS_DIR or ./runs"
-    ),
-]
-JSON_OUT = Annotated[bool, typer.Option("--json", help="End with a one-line JSON summary.")]
-PRECISION = Annotated[
-    str | None,
-    typer.Option(
-        help="fp32, or bf16: forward passes under bfloat16 autocast (masks, scores and "
-        "optimizer state stay float32).",
-        show_default="fp32",
-    ),
-]
-THREADS = Annotated[
-    int | None,
-    typer.Option(
-        help="Intra-op threads of the process (torch.set_num_threads).",
-        show_default="torch's: one per core",
-    ),
-]
-FORCE = Annotated[bool, typer.Option("--force", help="Replace an existing output file.")]
+from ..trainer import Trainer, TrainingDiverged, TrainingInterrupted
+from .options import CONFIG_FILE, DEFAULT_RUNS_DIR, JSON_OUT, PRECISION, RUNS_DIR, SETS, THREADS
 
 
 def register(app: typer.Typer) -> None:
@@ -52,9 +30,7 @@ def register(app: typer.Typer) -> None:
 
 def train_command(
     ctx: typer.Context,
-    config_file: Annotated[
-        Path | None, typer.Option("--config", "-c", help="YAML or JSON config file.")
-    ] = None,
+    config_file: CONFIG_FILE = None,
     preset: Annotated[
         str | None, typer.Option(help="Start from a preset (mt list presets).", show_default="demo")
     ] = None,
@@ -89,14 +65,12 @@ def train_command(
     seed: Annotated[int | None, typer.Option(help="Seed of everything.")] = None,
     device: Annotated[str | None, typer.Option(help="cpu, cuda or auto.")] = None,
     precision: PRECISION = None,
-    runs_dir: RUNS_DIR = None,
+    runs_dir: RUNS_DIR = DEFAULT_RUNS_DIR,
     run_id: Annotated[str | None, typer.Option(help="Name of the new run folder.")] = None,
     resume: Annotated[
         str | None, typer.Option(help="Continue the run with this id where it stopped.")
     ] = None,
-    set_: Annotated[
-        list[str] | None, typer.Option("--set", help="Any setting: key=value (repeatable).")
-    ] = None,
+    set_: SETS = None,
     nproc: Annotated[
         int | None,
         typer.Option(
@@ -121,7 +95,6 @@ def train_command(
     Also runs under torchrun (python -m metaticket_core train ...): see the README.
     """
     set_threads(threads)
-    runs_dir = runs_dir or default_runs_dir()
     flags = {
         "method": method, "model": model, "dataset": dataset, "data_root": data_root,
         "ways": ways, "shots": shots, "queries": queries, "meta_batch": meta_batch,

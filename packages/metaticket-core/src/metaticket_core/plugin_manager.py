@@ -10,11 +10,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from importlib import metadata
+from typing import Any
 
 import pluggy
 
 from . import hookspecs
-from .errors import PluginError, closest
+from .errors import PluginError, did_you_mean
 
 ENTRY_POINT_GROUP = "metaticket"
 CORE_PLUGIN = "core"
@@ -32,13 +33,23 @@ class PluginInfo:
 
 
 class PluginManager(pluggy.PluginManager):
-    """pluggy's manager, remembering where each plugin came from and which ones failed."""
+    """pluggy's manager, remembering where each plugin came from and which ones failed, and
+    keeping the registries built from its plugins' hooks until a plugin comes or goes."""
 
     def __init__(self) -> None:
         super().__init__(ENTRY_POINT_GROUP)
         self.add_hookspecs(hookspecs)
         self.sources: dict[str, tuple[str, str]] = {}  # plugin name -> (distribution, version)
         self.failures: dict[str, PluginInfo] = {}
+        self.registries: dict[str, Any] = {}  # kind -> Registry (registry.py)
+
+    def register(self, plugin: Any, name: str | None = None) -> str | None:
+        self.registries.clear()
+        return super().register(plugin, name)
+
+    def unregister(self, plugin: Any = None, name: str | None = None) -> Any:
+        self.registries.clear()  # blocking a plugin unregisters it too
+        return super().unregister(plugin, name)
 
     def describe(self) -> list[PluginInfo]:
         """Every registered plugin and every failed one, by name."""
@@ -111,12 +122,7 @@ def check_hooks(pm: pluggy.PluginManager) -> None:
             impls = caller.get_hookimpls()
             if not impls:
                 continue
-            suggestion = closest(hook_name, known)
-            hint = (
-                f" Did you mean {suggestion!r}?"
-                if suggestion
-                else f" Known hooks: {', '.join(known)}."
-            )
+            hint = did_you_mean(hook_name, known) or f" Known hooks: {', '.join(known)}."
             raise PluginError(
                 f"Plugin {impls[0].plugin_name!r} implements unknown hook {hook_name!r}.{hint}"
             )

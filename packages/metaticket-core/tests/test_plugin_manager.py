@@ -2,9 +2,9 @@ from importlib import metadata
 
 import pytest
 
-from metaticket_core import hookimpl, plugins
+from metaticket_core import hookimpl, plugin_manager
 from metaticket_core.errors import PluginError
-from metaticket_core.plugins import create_plugin_manager
+from metaticket_core.plugin_manager import create_plugin_manager
 from metaticket_core.registry import list_datasets
 from metaticket_core.testing import registered_plugin
 
@@ -44,7 +44,7 @@ def test_core_plugin_is_always_there(_isolated):
 
 
 def _fake_entry_points(monkeypatch, *eps):
-    monkeypatch.setattr(plugins.metadata, "entry_points", lambda group: list(eps))
+    monkeypatch.setattr(plugin_manager.metadata, "entry_points", lambda group: list(eps))
 
 
 def test_entry_points_load_block_and_report_failures(monkeypatch):
@@ -79,11 +79,11 @@ def test_disabled_plugin_registers_nothing(monkeypatch):
     _fake_entry_points(
         monkeypatch, metadata.EntryPoint(name="fake", value="mt_fake_plugin2", group="metaticket")
     )
-    previous = plugins.set_plugin_manager(create_plugin_manager())
+    previous = plugin_manager.set_plugin_manager(create_plugin_manager())
     try:
         assert list_datasets() == ["toy"]
         monkeypatch.setenv("MT_DISABLE_PLUGINS", "fake")
-        plugins.set_plugin_manager(create_plugin_manager())
+        plugin_manager.set_plugin_manager(create_plugin_manager())
         assert list_datasets() == []
     finally:
-        plugins.set_plugin_manager(previous)
+        plugin_manager.set_plugin_manager(previous)
