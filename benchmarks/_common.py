@@ -1,5 +1,5 @@
 """What the speed benchmarks share: the cases, random tasks, learners built as the trainer builds
-them, a clock that waits for CUDA, and peak memory measured in a fresh process.
+them and their training step, a clock that waits for CUDA, and peak memory measured in a fresh process.
 
 Peak memory is the growth of a fresh process (multiprocessing, spawn) over what it holds before
 its first timed call, in MiB. The process builds the learner, optimizer and tasks, then records
@@ -39,6 +39,8 @@ from metaticket_core.allocator import keep_freed_memory
 from metaticket_core.backbone import build_backbone
 from metaticket_core.config import RunConfig, method_arguments
 from metaticket_core.learner import MetaLearner
+from metaticket_core.outer_optimizer import make_optimizer, outer_settings
+from metaticket_core.precision import autocast
 from metaticket_core.registry import methods
 from metaticket_core.tasks import Task
 
@@ -47,7 +49,7 @@ WAYS = 5
 
 @dataclass(frozen=True)
 class Case:
-    """A backbone on an input shape, 5-way ``shots``-shot with as many queries per class as
+    """A backbone on an input shape, ``ways``-way ``shots``-shot with as many queries per class as
     shots (the paper's runs use Q = K), ``meta_batch`` tasks per training step; ``regression``: one
     output, ``shots`` support and as many query points per task (the sinusoid)."""
 
@@ -56,12 +58,13 @@ class Case:
     shots: int
     meta_batch: int = 4
     regression: bool = False
+    ways: int = WAYS
 
     def __str__(self) -> str:
         size = "x".join(map(str, self.shape))
         if self.regression:
             return f"{self.model} {size} K={self.shots}"
-        return f"{self.model} {size} {WAYS}w{self.shots}s"
+        return f"{self.model} {size} {self.ways}w{self.shots}s"
 
 
 CASES = {
@@ -88,7 +91,7 @@ def random_tasks(case: Case, count: int, seed: int, device: str) -> list[Task]:
             return x, torch.randn(case.shots, 1, generator=generator)
 
         return [Task(*points(), *points()).to(device) for _ in range(count)]
-    labels = torch.arange(WAYS).repeat_interleave(case.shots)
+    labels = torch.arange(case.ways).repeat_interleave(case.shots)
 
     def images() -> torch.Tensor:
         return torch.rand(len(labels), *case.shape, generator=generator)
@@ -101,13 +104,46 @@ def build(
 ) -> tuple[MetaLearner, RunConfig]:
     """The learner ``method`` on the case's backbone (batch-statistics BatchNorm), seeded, and
     its config (inner lr 0.4 and ``settings``)."""
-    torch.manual_seed(0)
     config = RunConfig(model=case.model, method=method, inner_lr=0.4, **settings)
+    return learner_for(config, case, device), config
+
+
+def learner_for(config: RunConfig, case: Case, device: str) -> MetaLearner:
+    """The learner that ``config`` makes on the case's input, as the trainer builds it, seeded."""
+    torch.manual_seed(0)
     backbone = build_backbone(
         config, case.shape, "regression" if case.regression else "classification"
     )
-    factory = methods().get(method).factory
-    return factory(backbone, config, **method_arguments(config, factory)).to(device), config
+    factory = methods().get(config.method).factory
+    return factory(backbone, config, **method_arguments(config, factory)).to(device)
+
+
+def training_step(
+    learner: MetaLearner,
+    config: RunConfig,
+    batch: list[Task],
+    device: str,
+    meta_loss: Callable[[], torch.Tensor] | None = None,
+) -> Callable[[], None]:
+    """A closure that runs one meta-training step on ``batch`` as the trainer does: the outer
+    loss (or ``meta_loss()``) under the config's autocast, backward to the differentiated
+    meta-parameters only, the method's outer optimizer, ``after_step``."""
+    opt = make_optimizer(learner.meta_parameters(), outer_settings(config, learner))
+    differentiated = [p for p in learner.meta_parameters() if p.requires_grad]
+    loss = meta_loss or (lambda: learner.outer_loss(batch)[0])
+    iteration = 0
+
+    def step() -> None:
+        nonlocal iteration
+        iteration += 1
+        opt.zero_grad(set_to_none=True)
+        with autocast(config.precision, torch.device(device)):
+            value = loss()
+        value.backward(inputs=differentiated)
+        opt.step()
+        learner.after_step(iteration)
+
+    return step
 
 
 def add_machine_options(parser: argparse.ArgumentParser) -> None:

@@ -57,13 +57,12 @@ from _common import (
     peak_memory,
     random_tasks,
     timer,
+    training_step,
 )
 from torch import nn
 
 from metaticket_core.config import factory_options
 from metaticket_core.functional import task_loss
-from metaticket_core.outer_optimizer import make_optimizer, outer_settings
-from metaticket_core.precision import autocast
 from metaticket_core.tasks import Task
 from metaticket_methods.metaticket import metaticket_iterand
 
@@ -122,28 +121,12 @@ def stepper(
         precision=precision,
         batched=batched,
     )
-    opt = make_optimizer(learner.meta_parameters(), outer_settings(config, learner))
-    differentiated = [p for p in learner.meta_parameters() if p.requires_grad]
     batch = random_tasks(CASES[case], CASES[case].meta_batch, seed=1, device=device)
-    iteration = 0
 
-    def meta_loss() -> torch.Tensor:
-        with autocast(config.precision, torch.device(device)):  # as the trainer does
-            if method == CLONED:
-                return cloned_maml_loss(
-                    learner.backbone, batch, config.inner_lr, config.inner_steps
-                )
-            return learner.outer_loss(batch)[0]
+    def cloned() -> torch.Tensor:
+        return cloned_maml_loss(learner.backbone, batch, config.inner_lr, config.inner_steps)
 
-    def step() -> None:
-        nonlocal iteration
-        iteration += 1
-        opt.zero_grad(set_to_none=True)
-        meta_loss().backward(inputs=differentiated)  # as the trainer does
-        opt.step()
-        learner.after_step(iteration)
-
-    return step
+    return training_step(learner, config, batch, device, cloned if method == CLONED else None)
 
 
 def main() -> None:

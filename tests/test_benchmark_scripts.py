@@ -86,3 +86,15 @@ def test_sweep_jobs_times_one_job_against_two(omniglot_root):
     assert [row[:2] for row in rows] == [["1", "1"], ["2", "1"]]
     assert all(float(row[2]) > 0 for row in rows)
     assert lines[4].startswith("speed-up of --jobs 2: ") and lines[4].endswith("x")
+
+
+def test_gpu_estimate_gives_back_its_calibration_and_counts_each_step():
+    lines = run(
+        "gpu_estimate.py --presets omniglot-5w5s-metaticket omniglot-5w5s-maml "
+        "--calibrate omniglot-5w5s-metaticket 0.05"
+    )
+    assert lines[0].startswith("ESTIMATE, not a measurement")
+    rows = {cells[0]: cells[1:] for cells in map(str.split, lines[3:])}
+    assert rows["omniglot-5w5s-metaticket"][3:] == ["50.0-50.0", "30000", "0.42-0.42"]
+    kernels, _syncs, gflop, _ms, iterations, _hours = rows["omniglot-5w5s-maml"]
+    assert int(kernels) > 100 and float(gflop) > 0 and iterations == "30000"
