@@ -1,9 +1,11 @@
 import math
+from types import SimpleNamespace
 
 import pytest
 import torch
 
 from metaticket_core import checkpoint
+from metaticket_core import trainer as trainer_module
 from metaticket_core.config import RunConfig
 from metaticket_core.errors import DataError
 from metaticket_core.learner import OuterDefaults
@@ -54,6 +56,39 @@ def test_resume_is_bit_identical(toy_config, tmp_path, monkeypatch):
         whole.optimizer.state.values(), resumed.optimizer.state.values(), strict=True
     ):
         assert torch.equal(group_a["momentum_buffer"], group_b["momentum_buffer"])
+
+
+def test_train_seconds_count_every_session_up_to_its_checkpoint(toy_config, tmp_path, monkeypatch):
+    """A clock that moves one second per step: 10 steps, an interrupt, the other 10 after a
+    resume make 20 seconds; a checkpoint from before the seconds were kept makes them unknown."""
+    clock, interrupts = [0.0], [11]
+    monkeypatch.setattr(trainer_module, "time", SimpleNamespace(perf_counter=lambda: clock[0]))
+    original_step = Trainer.step
+
+    def timed_step(self, iteration, diagnostics=False):
+        if iteration in interrupts:
+            interrupts.clear()
+            raise KeyboardInterrupt
+        clock[0] += 1
+        return original_step(self, iteration, diagnostics)
+
+    monkeypatch.setattr(Trainer, "step", timed_step)
+    first = make(toy_config, tmp_path)
+    with pytest.raises(TrainingInterrupted):
+        first.fit()
+    path = first.run.checkpoint("last")
+    tensors, saved = checkpoint.load(path)
+    assert saved["iteration"] == 10 and saved["seconds"] == 10.0
+
+    resumed = Trainer(build(first.config), first.run)
+    resumed.restore("last")
+    resumed.fit()
+    assert first.run.status()["train_seconds"] == 20.0
+
+    checkpoint.save(path, tensors, {k: v for k, v in saved.items() if k != "seconds"})
+    older = Trainer(build(first.config), first.run)
+    older.restore("last")
+    assert older.seconds() is None
 
 
 def test_training_learns_and_logs(toy_config, tmp_path):

@@ -79,6 +79,10 @@ class Trainer:
         self.validated = 0  # iteration of the last validation recorded
         self.window: list[dict[str, float]] = []  # step metrics not logged yet
         self.best: float | None = None
+        # training seconds before this process's fit(), kept in the checkpoints so that a resumed
+        # run's train_seconds counts every session; None: the checkpoint was older than that
+        self.seconds_before: float | None = 0.0
+        self.started = time.perf_counter()
         self.interrupts = Interrupts()
         self.loggers = loggers.Loggers([])  # opened by fit(), on rank 0
 
@@ -91,7 +95,7 @@ class Trainer:
                 self.x.learner,
                 self.optimizer,
                 self.x.device,
-                Counters(self.iteration, self.validated, self.window, self.best),
+                Counters(self.iteration, self.validated, self.window, self.best, self.seconds()),
             )
         self.checkpointed = self.iteration
 
@@ -101,7 +105,7 @@ class Trainer:
         path = self.run.checkpoint(which)
         tensors, state = from_main(lambda: checkpoint.load(path), self.world)
         try:
-            iteration, validated, window, best = training_checkpoint.restore(
+            iteration, validated, window, best, seconds = training_checkpoint.restore(
                 tensors, state, self.x.learner, self.optimizer, self.x.device
             )
         except (KeyError, TypeError, ValueError, RuntimeError) as exc:
@@ -117,10 +121,20 @@ class Trainer:
                 f"has {self.config.iterations} iterations; the checkpoint was edited or is from "
                 f"another run."
             )
-        if not (best is None or isinstance(best, float)) or not isinstance(window, list):
+        numbers = (best, seconds)
+        if not all(n is None or isinstance(n, float) for n in numbers) or not isinstance(
+            window, list
+        ):
             raise MetaticketError(f"Checkpoint {str(path)!r} has a damaged state.")
         self.iteration, self.validated, self.window, self.best = iteration, validated, window, best
+        self.seconds_before = seconds
         self.checkpointed = self.iteration
+
+    def seconds(self) -> float | None:
+        """Training seconds up to now, over every session of the run (None: not known)."""
+        if self.seconds_before is None:
+            return None
+        return self.seconds_before + time.perf_counter() - self.started
 
     # training ------------------------------------------------------------------------------
     def tasks(self, iteration: int) -> list:
@@ -219,7 +233,7 @@ class Trainer:
             if self.world.main:
                 self.loggers = loggers.open_loggers(c.loggers, self.run, start=self.iteration)
             bar = self.progress.task("train", c.iterations, completed=self.iteration)
-            started = time.perf_counter()
+            self.started = time.perf_counter()
             try:
                 if self._validation_pending():
                     self._validate_and_save(self.iteration)
@@ -237,7 +251,7 @@ class Trainer:
             self._status(
                 state="trained",
                 iteration=self.iteration,
-                train_seconds=time.perf_counter() - started,
+                train_seconds=self.seconds(),
             )
 
     def _advance(self, iteration: int) -> str | None:

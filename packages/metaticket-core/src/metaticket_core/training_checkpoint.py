@@ -17,13 +17,15 @@ LEARNER, OPTIMIZER = "learner/", "optimizer/"
 
 
 class Counters(NamedTuple):
-    """The last iteration done and the last validated, the step metrics not logged yet, and the
-    best validation mean so far."""
+    """The last iteration done and the last validated, the step metrics not logged yet, the
+    best validation mean so far, and the training seconds so far (None in a checkpoint written
+    before they were kept)."""
 
     iteration: int
     validated: int
     window: list[dict[str, float]]
     best: float | None
+    seconds: float | None
 
 
 def save(
@@ -57,7 +59,13 @@ def restore(
     if "rng/cuda" in tensors and device.type == "cuda":
         torch.cuda.set_rng_state(tensors["rng/cuda"], device)
     iteration, best = state["iteration"], state["best"]
-    return Counters(iteration, state.get("validated", iteration), state.get("window", []), best)
+    return Counters(
+        iteration,
+        state.get("validated", iteration),
+        state.get("window", []),
+        best,
+        state.get("seconds"),
+    )
 
 
 def learner_state(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
