@@ -1,5 +1,6 @@
-"""What the speed benchmarks share: the cases, random tasks, learners built as the trainer builds
-them and their training step, a clock that waits for CUDA, and peak memory measured in a fresh process.
+"""What the speed benchmarks share: the cases, random tasks, learners built and stepped as the
+trainer builds and steps them, a clock that waits for CUDA, and peak memory measured in a fresh
+process.
 
 Peak memory is the growth of a fresh process (multiprocessing, spawn) over what it holds before
 its first timed call, in MiB. The process builds the learner, optimizer and tasks, then records

@@ -172,12 +172,12 @@ def plot_report(rows: list, path: Path, force: bool = False) -> Path:
     """A report's rows (``sweeps.Row``) as bars of the mean over seeds, the std as error bars."""
     done = [r for r in rows if r.values]
     scale = 100 if done and done[0].metric == "accuracy" else 1
-    fig, ax = plt.subplots(figsize=(max(5, 0.7 * len(done) + 2), 4.5))
+    fig, ax = plt.subplots(figsize=(max(5, 1.4 * len(done) + 1), 4.5))
     ax.bar(
         range(len(done)), [scale * r.mean for r in done], yerr=[scale * r.std for r in done],
         capsize=3, color="tab:blue",
     )  # fmt: skip
-    ax.set_xticks(range(len(done)), [r.label for r in done], rotation=30, ha="right", fontsize=8)
+    ax.set_xticks(range(len(done)), [r.label.replace(", ", "\n") for r in done], fontsize=8)
     ax.set_ylabel(f"meta-test {done[0].metric if done else ''}" + (" (%)" if scale == 100 else ""))
     if done:
         low = min(scale * (r.mean - r.std) for r in done)

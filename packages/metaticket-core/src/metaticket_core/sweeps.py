@@ -8,7 +8,9 @@ and resumes unfinished ones, so a sweep longer than a session continues in the n
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import json
 import re
 import statistics
 from collections.abc import Callable
@@ -16,12 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .config import RunConfig, parse_set
-from .errors import ConfigError, MetaticketError
+from .config import RunConfig, factory_options, method_arguments, parse_set
+from .errors import ConfigError, MetaticketError, UnknownNameError
 from .evaluation import EvalResult
 from .experiment import Experiment, build
 from .files import write_json
 from .progress import Progress
+from .registry import methods
 from .runs import Run, check_id, create_run, open_run, read_json
 from .trainer import Trainer
 
@@ -38,6 +41,11 @@ def parse_grid(items: list[str]) -> dict[str, list[Any]]:
             )
         grid[key.strip()] = values
     return grid
+
+
+def _key(value: Any) -> str:
+    """``value`` as a string that is equal exactly when the values are."""
+    return json.dumps(value, sort_keys=True, default=repr)
 
 
 def _slug(value: Any) -> str:
@@ -168,21 +176,36 @@ class Row:
 IGNORED = {"seed", "device"}
 
 
+def settings(config: RunConfig) -> dict[str, Any]:
+    """``config`` as dotted keys, the method's options completed with its factory's defaults:
+    what the run used, whether its config.json spelled a default out (older runs wrote every
+    Meta-ticket setting, for MAML too) or left it to the factory."""
+    flat = config.model_dump(mode="json")
+    options = {field: flat.pop(field) for field in ("method_options", "model_options")}
+    with contextlib.suppress(UnknownNameError):  # a method whose plugin is gone: as written
+        factory = methods().get(config.method).factory
+        given = method_arguments(config, factory)
+        options["method_options"] = {**(factory_options(factory) or {}), **given}
+    for field, values in options.items():
+        flat.update({f"{field}.{k}": v for k, v in values.items() if k != "cache_dir"})
+    return flat
+
+
 def report_rows(runs: list[Run]) -> tuple[list[str], list[Row]]:
-    """Group runs by their config minus the seed; the label shows only settings that differ."""
+    """Group runs by what they used but the seed; the label shows the settings whose values
+    differ among the runs that have them (as ``key=value``, the key's last part)."""
     if not runs:
         raise MetaticketError("Nothing to report: no runs given.")
-    configs = [
-        {k: v for k, v in r.config().model_dump(mode="json").items() if k not in IGNORED}
-        for r in runs
-    ]
-    varying = sorted({k for c in configs for k in c if any(c[k] != o.get(k) for o in configs)})
-    groups: dict[str, list[Run]] = {}
+    configs = [{k: v for k, v in settings(r.config()).items() if k not in IGNORED} for r in runs]
+    keys = sorted({k for c in configs for k in c})
+    varying = [k for k in keys if len({_key(c[k]) for c in configs if k in c}) > 1]
+    groups: dict[str, tuple[str, list[Run]]] = {}
     for run, config in zip(runs, configs, strict=True):
-        label = ", ".join(f"{k}={config[k]}" for k in varying) or f"{config['method']}"
-        groups.setdefault(label, []).append(run)
+        shown = [f"{k.split('.')[-1]}={config[k]}" for k in varying if k in config]
+        label = ", ".join(shown) or f"{config['method']}"
+        groups.setdefault(_key(config), (label, []))[1].append(run)
     rows = []
-    for label, members in groups.items():
+    for label, members in groups.values():
         tests = [r.test_result() for r in members]
         done = [t for t in tests if t]
         metric = done[0]["metric"] if done else "accuracy"

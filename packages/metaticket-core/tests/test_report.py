@@ -1,0 +1,34 @@
+"""What ``mt report`` groups together and how it labels the groups."""
+
+from metaticket_core.config import RunConfig
+from metaticket_core.sweeps import report_rows
+
+
+class Tested:
+    """A finished run, as much of it as a report reads."""
+
+    def __init__(self, config: RunConfig, mean: float):
+        self._config, self.mean = config, mean
+
+    def config(self) -> RunConfig:
+        return self._config
+
+    def test_result(self) -> dict:
+        return {"metric": "accuracy", "mean": self.mean}
+
+
+def test_an_older_runs_spelled_out_defaults_group_with_a_newer_run(toy_config):
+    """Older config.json files wrote every Meta-ticket setting, for any method (p_init=0.0 and
+    so on): the same run as one that leaves them to the method, so one row, and the label
+    shows only what differs."""
+    legacy = {"p_init": 0.0, "iterand_period": 1000, "iterand_rate": 1.0, "constant_init": None}
+    older = RunConfig(**toy_config, **legacy)
+    assert older.method_options == legacy
+    newer = RunConfig(**toy_config, seed=1)
+    other = RunConfig(**{**toy_config, "inner_lr": 0.1})
+    varying, rows = report_rows([Tested(older, 0.5), Tested(newer, 0.7), Tested(other, 0.6)])
+    assert varying == ["inner_lr"]
+    assert [(r.label, r.values) for r in rows] == [
+        ("inner_lr=0.5", (0.5, 0.7)),
+        ("inner_lr=0.1", (0.6,)),
+    ]
