@@ -172,7 +172,7 @@ def plot_report(rows: list, path: Path, force: bool = False) -> Path:
     """A report's rows (``sweeps.Row``) as bars of the mean over seeds, the std as error bars."""
     done = [r for r in rows if r.values]
     scale = 100 if done and done[0].metric == "accuracy" else 1
-    fig, ax = plt.subplots(figsize=(max(5, 1.4 * len(done) + 1), 4.5))
+    fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(done) + 1), 4.5))
     ax.bar(
         range(len(done)), [scale * r.mean for r in done], yerr=[scale * r.std for r in done],
         capsize=3, color="tab:blue",
