@@ -4,7 +4,7 @@ from metaticket_core.config import RunConfig
 from metaticket_core.sweeps import report_rows
 
 
-class Tested:
+class FinishedRun:
     """A finished run, as much of it as a report reads."""
 
     def __init__(self, config: RunConfig, mean: float):
@@ -26,7 +26,9 @@ def test_an_older_runs_spelled_out_defaults_group_with_a_newer_run(toy_config):
     assert older.method_options == legacy
     newer = RunConfig(**toy_config, seed=1)
     other = RunConfig(**{**toy_config, "inner_lr": 0.1})
-    varying, rows = report_rows([Tested(older, 0.5), Tested(newer, 0.7), Tested(other, 0.6)])
+    varying, rows = report_rows(
+        [FinishedRun(older, 0.5), FinishedRun(newer, 0.7), FinishedRun(other, 0.6)]
+    )
     assert varying == ["inner_lr"]
     assert [(r.label, r.values) for r in rows] == [
         ("inner_lr=0.5", (0.5, 0.7)),
