@@ -1,7 +1,7 @@
 """What ``mt report`` groups together and how it labels the groups."""
 
 from metaticket_core.config import RunConfig
-from metaticket_core.sweeps import report_rows
+from metaticket_core.sweeps import Row, report_rows
 
 
 class FinishedRun:
@@ -34,3 +34,11 @@ def test_an_older_runs_spelled_out_defaults_group_with_a_newer_run(toy_config):
         ("inner_lr=0.5", (0.5, 0.7)),
         ("inner_lr=0.1", (0.6,)),
     ]
+
+
+def test_a_row_shows_a_spread_only_over_two_seeds_or_more():
+    """One seed has no std: ``95.54 ± 0.00%`` would claim a spread that was never measured."""
+    assert Row("a", "accuracy", (0.9554,), 1).text() == "95.54%"
+    assert Row("a", "accuracy", (0.95, 0.97), 0).text() == "96.00 ± 1.41%"
+    assert Row("a", "mse", (0.5, 0.7), 0).text() == "0.6000 ± 0.1414"
+    assert Row("a", "accuracy", (), 2).text() == "-"

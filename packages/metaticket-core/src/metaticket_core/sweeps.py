@@ -167,10 +167,14 @@ class Row:
         return statistics.stdev(self.values) if len(self.values) > 1 else 0.0
 
     def text(self) -> str:
+        """The mean, with ``± std`` only where there are seeds to spread: one seed has none."""
         if not self.values:
             return "-"
         scale, unit, digits = (100, "%", 2) if self.metric == "accuracy" else (1, "", 4)
-        return f"{scale * self.mean:.{digits}f} ± {scale * self.std:.{digits}f}{unit}"
+        mean = f"{scale * self.mean:.{digits}f}"
+        if len(self.values) == 1:
+            return f"{mean}{unit}"
+        return f"{mean} ± {scale * self.std:.{digits}f}{unit}"
 
 
 IGNORED = {"seed", "device"}
