@@ -45,6 +45,18 @@ def test_train_test_runs_show(capsys, runs):
     assert code == 0 and "method: toymaml" in out and "mean:" in out
 
 
+def test_runs_keeps_the_figures_whole_in_a_narrow_terminal(capsys, runs, monkeypatch):
+    """A sweep's long run id folds onto more lines; progress, scores and state never lose
+    characters to an ellipsis, at 100 columns as at 200."""
+    run_id = "a-sweep-with-a-long-name-method=toymaml-inner_lr=0.5-seed0"
+    summary = train(capsys, runs, "--run-id", run_id, "--set", "iterations=12")
+    monkeypatch.setenv("COLUMNS", "100")
+    code, out, _ = mt(capsys, "runs")
+    test = f"{100 * summary['test']['mean']:.2f}%"
+    assert code == 0 and "12/12" in out and "finished" in out and test in out
+    assert "…" not in out
+
+
 def test_same_seed_same_result(capsys, runs):
     a = train(capsys, runs, "--run-id", "a")
     b = train(capsys, runs, "--run-id", "b")

@@ -32,8 +32,11 @@ def runs_command(
     import fnmatch
 
     table = Table(title=f"runs in {runs_dir}", title_justify="left")
-    for column in ("id", "method", "model", "dataset", "iterations", "best val", "test", "state"):
-        table.add_column(column, no_wrap=column == "id")
+    # Where the terminal is too narrow the names fold onto more lines; the figures stay whole.
+    for column in ("id", "method", "model", "dataset"):
+        table.add_column(column, overflow="fold")
+    for column in ("iterations", "best val", "test", "state"):
+        table.add_column(column, no_wrap=True)
     for run in list_runs(runs_dir):
         if not fnmatch.fnmatchcase(run.id, pattern):
             continue
