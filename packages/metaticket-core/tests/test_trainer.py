@@ -6,10 +6,10 @@ import torch
 
 from metaticket_core import checkpoint
 from metaticket_core import trainer as trainer_module
-from metaticket_core.config import RunConfig
-from metaticket_core.errors import DataError
+from metaticket_core.config import RunConfig, validate
+from metaticket_core.errors import ConfigError, DataError
 from metaticket_core.learner import OuterDefaults
-from metaticket_core.outer_optimizer import lr_factor, outer_settings
+from metaticket_core.outer_optimizer import guard_, lr_factor, outer_settings
 from metaticket_core.runs import create_run, list_runs
 from metaticket_core.trainer import Trainer, TrainingDiverged, TrainingInterrupted, build
 
@@ -213,3 +213,48 @@ def test_step_differentiates_only_the_meta_parameters(toy_config, tmp_path, monk
     trainer.step(1)
     assert fixed.grad is None
     assert all(p.grad is not None for p in trainer.meta_parameters)
+
+
+def test_guard_rescales_only_a_spike():
+    a, b = torch.nn.Parameter(torch.zeros(2)), torch.nn.Parameter(torch.zeros(1))
+    a.grad, b.grad = torch.tensor([3.0, 4.0]), torch.tensor([12.0])  # joint norm 13
+    assert guard_([a, b], above=20.0, to=2.0).item() == 0.0
+    assert a.grad.tolist() == [3.0, 4.0] and b.grad.tolist() == [12.0]  # exactly as they were
+    assert guard_([a, b], above=10.0, to=2.0).item() == 1.0
+    assert a.grad.tolist() == pytest.approx([6 / 13, 8 / 13]) and b.grad.tolist() == pytest.approx(
+        [24 / 13]
+    )
+
+
+def test_outer_guard_in_training(toy_config, tmp_path, monkeypatch):
+    """Off: the run as without it. On below every step's norm: each update sees the norm it
+    was scaled to, and the records say so."""
+    plain = make(toy_config, tmp_path, "plain")
+    plain.fit()
+    loose = make(toy_config, tmp_path, "loose", outer_guard=1e12)
+    loose.fit()
+    for key, value in state(plain).items():
+        assert torch.equal(value, state(loose)[key]), key
+
+    norms = []
+    tight = make(toy_config, tmp_path, "tight", outer_guard=1e-4, outer_guard_to=1e-5)
+    original = type(tight.optimizer).step
+
+    def record_norm(self, *args, **kwargs):
+        grads = [
+            p.grad.flatten() for g in self.param_groups for p in g["params"] if p.grad is not None
+        ]
+        norms.append(torch.cat(grads).norm().item())
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(tight.optimizer), "step", record_norm)
+    tight.fit()
+    assert len(norms) == toy_config["iterations"]
+    assert norms == pytest.approx([1e-5] * len(norms), rel=1e-4)
+    records = [r for r in tight.run.metrics() if "loss" in r]
+    assert records and all(r["guarded"] == 1.0 for r in records)
+
+
+def test_outer_guard_only_scales_down(toy_config):
+    with pytest.raises(ConfigError, match=r"outer_guard_to=20\.0 exceeds outer_guard=10\.0"):
+        validate({**toy_config, "outer_guard": 10, "outer_guard_to": 20})

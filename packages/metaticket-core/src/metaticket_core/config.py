@@ -86,6 +86,15 @@ class RunConfig(BaseModel):
     weight_decay: float | None = Field(None, ge=0)
     schedule: Literal["constant", "cosine"] | None = None
     warmup: int | None = Field(None, ge=0, le=100_000_000, description="linear warmup iterations")
+    # opt-in, off in every paper preset (the authors clip nothing): one task whose inner loop
+    # diverges can give one enormous meta-gradient that Adam then carries for thousands of steps
+    outer_guard: float | None = Field(
+        None,
+        gt=0,
+        description="rescale a meta-gradient whose norm exceeds this to outer_guard_to"
+        " (off: None, as in the paper)",
+    )
+    outer_guard_to: float = Field(10.0, gt=0, description="the norm a guarded step is scaled to")
 
     # BatchNorm: batch statistics only (paper, transductive) or running statistics per run
     batchnorm: Literal["batch", "running"] = "batch"
@@ -124,6 +133,15 @@ class RunConfig(BaseModel):
             options[name] = value
         data["method_options"] = options
         return data
+
+    @model_validator(mode="after")
+    def _guard_scales_down(self) -> RunConfig:
+        if self.outer_guard is not None and self.outer_guard_to > self.outer_guard:
+            raise ValueError(
+                f"outer_guard_to={self.outer_guard_to} exceeds outer_guard={self.outer_guard}:"
+                f" the guard only scales meta-gradients down; set outer_guard_to <= outer_guard"
+            )
+        return self
 
     @field_validator("loggers", mode="before")
     @classmethod
@@ -323,4 +341,6 @@ def _describe(error: Any) -> str:
         return f"unknown setting {field!r}{did}"
     message = error["msg"]
     message = message.replace("Input should be", "expected").replace("Value error, ", "")
+    if not error["loc"]:  # a rule across fields: its message names them
+        return message
     return f"{field}={error['input']!r}: {message}"

@@ -46,3 +46,16 @@ def lr_factor(iteration: int, s: OuterDefaults, iterations: int) -> float:
         progress = (iteration - 1 - s.warmup) / max(1, iterations - s.warmup)
         return 0.5 * (1 + math.cos(math.pi * progress))
     return 1.0
+
+
+def guard_(params: list[torch.nn.Parameter], above: float, to: float) -> torch.Tensor:
+    """Scale the gradients of ``params`` to norm ``to`` when their joint norm exceeds ``above``,
+    in place; returns 1.0 where it did, else 0.0. Unlike norm clipping, steps below ``above`` are
+    left exactly as they are: only the rare spike is tamed. No value is read on the host."""
+    grads = [p.grad for p in params if p.grad is not None]
+    norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))
+    guarded = norm > above
+    scale = torch.where(guarded, to / norm, torch.ones_like(norm))
+    for g in grads:
+        g.mul_(scale)
+    return guarded.to(norm.dtype)

@@ -28,7 +28,7 @@ from .evaluation import EvalResult, episode_scores, summarize
 from .experiment import Experiment, build  # noqa: F401  build: public here too (docs/PLUGINS.md)
 from .files import write_json
 from .interrupts import Interrupts
-from .outer_optimizer import lr_factor, make_optimizer, outer_settings
+from .outer_optimizer import guard_, lr_factor, make_optimizer, outer_settings
 from .precision import autocast
 from .progress import Progress
 from .records import bar_info, window_record
@@ -176,6 +176,11 @@ class Trainer:
                 f"The meta-loss became {loss_value} at iteration {iteration}; {kept}. Try a lower "
                 f"--outer-lr or --inner-lr."
             )
+        if self.config.outer_guard is not None:  # after averaging: every rank scales alike
+            guarded = guard_(
+                self.differentiated, self.config.outer_guard, self.config.outer_guard_to
+            )
+            metrics["guarded"] = guarded.item()
         self.optimizer.step()
         self.x.learner.after_step(iteration)
         return {**metrics, "lr": self.outer.lr * factor}
