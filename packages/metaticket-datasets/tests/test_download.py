@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import re
 import tarfile
 import threading
@@ -80,12 +81,13 @@ def serve(server, monkeypatch):
     """``serve(dataset, {filename: bytes}, provides={filename: (...)})``: put the files on the
     server and make them the dataset's archives, with their true MD5 unless ``md5`` says."""
 
-    def serve(dataset, files, provides, md5=None):
+    def serve(dataset, files, provides, md5=None, folders=None):
         archives = []
         for name, body in files.items():
             server.files[name] = body
             digest = (md5 or {}).get(name) or hashlib.md5(body).hexdigest()
-            archives.append(Archive(server.url(name), digest, "this test", provides[name]))
+            folder = (folders or {}).get(name, "")
+            archives.append(Archive(server.url(name), digest, "this test", provides[name], folder))
         monkeypatch.setitem(sources.SOURCES, dataset, tuple(archives))
 
     return serve
@@ -159,6 +161,52 @@ def test_omniglot_two_zips_unpack_where_the_reader_looks(serve, server, dirs, om
     again = mt_data("download", "omniglot", dirs)
     assert again.exit_code == 0 and again.stdout.count("already present") == 2
     assert len(server.ranges) == requests
+
+
+def test_omniglot_split_files_land_where_the_reader_takes_them(serve, dirs, omniglot_root, build):
+    """torchmeta's files go to vinyals-split/ (each file once: its own manifest), and the reader
+    then uses them rather than its seeded val draw, and says so."""
+    zips = {
+        f"{s}.zip": zipped(omniglot_root, s) for s in ("images_background", "images_evaluation")
+    }
+    characters = sorted(p.relative_to(omniglot_root) for p in omniglot_root.glob("*/*/*"))
+    chosen = {"train": characters[:4], "val": characters[4:6], "test": characters[6:]}
+    splits = {
+        f"{split}.json": json.dumps(
+            {
+                image_set: {
+                    p.parts[1]: [q.parts[2] for q in chosen[split] if q.parts[:2] == p.parts[:2]]
+                    for p in chosen[split]
+                    if p.parts[0] == image_set
+                }
+                for image_set in ("images_background", "images_evaluation")
+            }
+        ).encode()
+        for split in chosen
+    }
+    serve(
+        "omniglot",
+        {**zips, **splits},
+        provides={
+            **{name: (name.removesuffix(".zip"),) for name in zips},
+            **{name: (f"vinyals-split/{name}",) for name in splits},
+        },
+        folders={name: "vinyals-split" for name in splits},
+    )
+    result = mt_data("download", "omniglot", dirs)
+    assert result.exit_code == 0, result.stderr
+    root, cache = dirs
+    assert sorted(p.name for p in (root / "vinyals-split").iterdir()) == [
+        "test.json", "train.json", "val.json"
+    ]  # fmt: skip
+    assert len(list((root / ".metaticket").iterdir())) == 5
+    checked = mt_data("check", "omniglot", dirs)
+    assert checked.exit_code == 0 and checked.stdout.count(": present (") == 5
+    dataset = build("omniglot", root, cache / "decoded")
+    assert "torchmeta's files in" in dataset.describe()["split"]
+    assert [dataset.num_classes(s) for s in ("train", "val", "test")] == [
+        4 * len(chosen[s]) for s in ("train", "val", "test")
+    ]
 
 
 def test_tiny_imagenet_zip_is_read_by_its_loader(serve, dirs, make_tiny_imagenet, tmp_path, build):

@@ -1,12 +1,14 @@
 """The standard split files in <repo>/../shared/splits, parsed and counted (skipped where absent),
 and malformed or missing split files."""
 
+import hashlib
 import json
 
 import pytest
 
 from metaticket_core.errors import DataError
 from metaticket_core.tasks import SPLITS
+from metaticket_datasets.sources import OMNIGLOT_SPLIT, SOURCES
 from metaticket_datasets.splitfiles import assign, read_class_split
 
 COUNTS = [
@@ -73,3 +75,13 @@ def test_malformed_split_files(tmp_path):
     entries = {"train": ["a"], "val": ["b"], "test": ["a"]}
     with pytest.raises(DataError, match="'a' is in both the train and the test split"):
         assign(entries, {"a": [0], "b": [1]}, dataset="x", where="f")
+
+
+def test_downloaded_omniglot_split_files_are_torchmeta_s(shared):
+    """The MD5 that mt data download checks is that of the files copied unchanged from
+    torchmeta: a changed checksum or address would fail here, not on a user's machine."""
+    files = [a for a in SOURCES["omniglot"] if a.folder == OMNIGLOT_SPLIT]
+    assert sorted(a.filename for a in files) == ["test.json", "train.json", "val.json"]
+    for archive in files:
+        body = shared("splits", "omniglot", "torchmeta", archive.filename).read_bytes()
+        assert hashlib.md5(body).hexdigest() == archive.md5, archive.filename

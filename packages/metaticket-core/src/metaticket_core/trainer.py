@@ -234,6 +234,7 @@ class Trainer:
                 input_shape=list(self.x.dataset.input_shape),
                 task_type=self.x.dataset.task_type,
                 threads=torch.get_num_threads(),
+                split=self.x.dataset.describe().get("split"),
             )
             if self.world.main:
                 self.loggers = loggers.open_loggers(c.loggers, self.run, start=self.iteration)

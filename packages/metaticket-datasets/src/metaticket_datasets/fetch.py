@@ -53,7 +53,7 @@ class Status:
 
 def check(archive: Archive, root: Path) -> Status:
     """Present (every file the manifest lists, at its size), missing, or corrupt."""
-    manifest = root / MANIFESTS / f"{archive.filename}.json"
+    manifest = root / MANIFESTS / f"{archive.key}.json"
     if manifest.is_file():
         files = json.loads(manifest.read_text(encoding="utf-8"))["files"]
         missing = [p for p in files if not (root / p).is_file()]
@@ -171,32 +171,35 @@ def verify(archive: Archive, path: Path) -> None:
 
 
 def unpack(archive: Archive, path: Path, root: Path) -> None:
-    """Unpack into a hidden folder of ``root``, then rename its entries into place."""
+    """Unpack into a hidden folder of ``root``, then rename its entries into place (into
+    ``archive.folder`` of the root)."""
     created = not root.exists()
     root.mkdir(parents=True, exist_ok=True)
+    target = root / archive.folder
     staging = Path(tempfile.mkdtemp(prefix=".mt-unpack-", dir=root))
     try:
         _extract(archive.filename, path, staging)
         for entry in sorted(staging.iterdir()):
-            if (root / entry.name).exists():
+            if (target / entry.name).exists():
                 raise DataError(
-                    f"{root / entry.name} already exists but is not a complete "
+                    f"{target / entry.name} already exists but is not a complete "
                     f"{archive.filename}: move it away, then run the command again."
                 )
         files = {
-            str(p.relative_to(staging)): p.stat().st_size
+            str(Path(archive.folder, p.relative_to(staging))): p.stat().st_size
             for p in sorted(staging.rglob("*"))
             if p.is_file()
         }
+        target.mkdir(exist_ok=True)
         for entry in sorted(staging.iterdir()):
-            os.replace(entry, root / entry.name)
+            os.replace(entry, target / entry.name)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         if created and not any(root.iterdir()):
             root.rmdir()
         raise
     staging.rmdir()
-    manifest = root / MANIFESTS / f"{archive.filename}.json"
+    manifest = root / MANIFESTS / f"{archive.key}.json"
     manifest.parent.mkdir(exist_ok=True)
     manifest.write_text(json.dumps({"url": archive.url, "md5": archive.md5, "files": files}))
 

@@ -8,11 +8,13 @@ official zips unpacked), also found under torchvision's ``omniglot-py/``. Prepro
 Characters are ordered by image set (background, then evaluation), alphabet and character name.
 Splits (by character; rotated copies stay in their character's split):
 
-- ``vinyals`` (default), 1028 / 172 / 423 characters: the last 423 characters are test, which is
-  exactly the test set of Vinyals et al. as published with prototypical networks; of the first
-  1200, 172 drawn by ``numpy.random.default_rng(0)`` are val and the rest train. For that
-  split's exact train/val characters pass ``split_file`` (prototypical networks' txt files or
-  torchmeta's json files). On a partial copy the same fractions apply.
+- ``vinyals`` (default), 1028 / 172 / 423 characters: torchmeta's split files, which the authors
+  trained with, when ``<root>/vinyals-split/`` holds them (``mt data download omniglot`` puts them
+  there); otherwise the last 423 characters are test, which is exactly the test set of Vinyals
+  et al. as published with prototypical networks, and of the first 1200, 172 drawn by
+  ``numpy.random.default_rng(0)`` are val and the rest train. ``split_file`` names other split
+  files (prototypical networks' txt files or torchmeta's json files). On a partial copy the
+  same fractions apply.
 - ``background``: background alphabets train (964 characters); the evaluation alphabets in sorted
   order alternate val, test, val, ... (346 / 313 characters).
 """
@@ -32,6 +34,7 @@ from .cache import cache_key, cached_arrays
 from .episodes import ImageEpisodes
 from .images import decode_ink
 from .options import dataset_factory, require_root
+from .sources import OMNIGLOT_SPLIT
 from .splitfiles import read_omniglot_split
 
 SETS = ("images_background", "images_evaluation")
@@ -78,7 +81,11 @@ def load(
     arrays, cache_file = cached_arrays(cache_dir, "omniglot", key, build)
     names = [name for name, _, _ in characters]
     offsets = np.cumsum([0] + [len(pngs) for _, _, pngs in characters])
-    if split_file is not None:
+    standard = folder / OMNIGLOT_SPLIT
+    if split_file is None and split == "vinyals" and standard.is_dir():
+        splits = read_omniglot_split(standard, names)
+        rule = f"vinyals: torchmeta's files in {standard} (the authors' split)"
+    elif split_file is not None:
         splits, rule = read_omniglot_split(Path(split_file), names), f"from {split_file}"
     elif split == "vinyals":
         splits, rule = vinyals_split(len(names)), "vinyals: last 423 test, seeded 172 val"

@@ -20,14 +20,28 @@ class Archive:
     md5: str
     checksum_from: str
     provides: tuple[str, ...]
+    folder: str = ""  # where under the root a file kept as it is goes
 
     @property
     def filename(self) -> str:
         return urlsplit(self.url).path.rsplit("/", 1)[-1]
 
+    @property
+    def key(self) -> str:
+        """Unique among a root's archives: names its manifest."""
+        return f"{self.folder}-{self.filename}" if self.folder else self.filename
+
 
 TORCHVISION = "pytorch/vision torchvision/datasets/"
 OMNIGLOT_URL = "https://github.com/brendenlake/omniglot/raw/master/python/"
+# torchmeta's Omniglot class split (Vinyals et al.'s characters), which the authors trained with;
+# pinned to a commit, so the MD5 of each file there is stable (torchmeta verifies none itself)
+TORCHMETA_COMMIT = "2dd22382a3af27b2c4137fd7ed2822a32597162f"
+OMNIGLOT_SPLIT = "vinyals-split"
+OMNIGLOT_SPLIT_URL = (
+    f"https://raw.githubusercontent.com/tristandeleu/pytorch-meta/{TORCHMETA_COMMIT}/"
+    "torchmeta/datasets/assets/omniglot/"
+)
 CIFAR100 = (
     Archive(
         "https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz",
@@ -49,6 +63,21 @@ SOURCES: dict[str, tuple[Archive, ...]] = {
         for name, md5 in (
             ("images_background", "68d2efa1b9178cc56df9314c21c6e718"),
             ("images_evaluation", "6b91aef0f799c5bb55b94e3f2daec811"),
+        )
+    )
+    + tuple(
+        Archive(
+            f"{OMNIGLOT_SPLIT_URL}{split}.json",
+            md5,
+            f"MD5 of tristandeleu/pytorch-meta torchmeta/datasets/assets/omniglot/{split}.json "
+            f"at commit {TORCHMETA_COMMIT[:7]}",
+            (f"{OMNIGLOT_SPLIT}/{split}.json",),
+            OMNIGLOT_SPLIT,
+        )
+        for split, md5 in (
+            ("train", "75b5c96cf5e131cc4ffc2a052b73c42a"),
+            ("val", "92d588a8a5890f7ab814e3768e73c038"),
+            ("test", "79e7105d953d854dd8acb677188b756c"),
         )
     ),
     "cifar-fs": CIFAR100,

@@ -164,6 +164,8 @@ def _train(
             run = distributed.from_main(lambda: claim(None), world)
         if world.main:
             console.print(f"run [bold]{run.id}[/] in {run.path}", highlight=False)
+            if split := experiment.dataset.describe().get("split"):
+                console.print(f"classes split: {split}", highlight=False)
         with Progress(enabled=world.main) as progress:
             result = Trainer(experiment, run, progress, world).complete(resuming)
     if not world.main:
