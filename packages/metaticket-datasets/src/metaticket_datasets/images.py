@@ -112,3 +112,16 @@ def decode_images(paths: Sequence[Path], *, size: int, mode: Literal["L", "RGB"]
 def decode_ink(paths: Sequence[Path], *, size: int) -> np.ndarray:
     """Drawings on light paper as gray (n, 1, size, size) with ink bright (Omniglot polarity)."""
     return 255 - decode_images(paths, size=size, mode="L")
+
+
+def undecodable(paths: Iterable[Path]) -> list[tuple[Path, str]]:
+    """The image files among ``paths`` that do not decode, each with why (``mt data check`` on
+    a folder mt did not unpack, which has no manifest of sizes to compare with)."""
+    bad = []
+    for path in paths:
+        try:
+            with Image.open(path) as image:
+                image.load()
+        except Exception as exc:  # as in _decode: Pillow raises all kinds on a damaged file
+            bad.append((path, " ".join(str(exc).split())[:80] or type(exc).__name__))
+    return bad
