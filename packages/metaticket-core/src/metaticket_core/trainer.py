@@ -84,7 +84,7 @@ class Trainer:
         self.seconds_before: float | None = 0.0
         self.started = time.perf_counter()
         self.interrupts = Interrupts()
-        self.loggers = loggers.Loggers([])  # opened by fit(), on rank 0
+        self.loggers = loggers.Loggers({})  # opened by fit(), on rank 0
 
     # checkpoints -------------------------------------------------------------------------
     def save(self, which: str) -> None:

@@ -148,7 +148,8 @@ def _train(
 
         def claim(run: Run | None) -> Run:
             run = held.enter_context((run or create_run(config, runs_dir, run_id)).lock())
-            if run.config().iterations != config.iterations:  # --resume --iterations N
+            stored = run.config()  # --resume --iterations N, --log NAME: kept for the next resume
+            if (stored.iterations, stored.loggers) != (config.iterations, config.loggers):
                 write_json(run.path / "config.json", config.model_dump(mode="json"))
             return run
 
