@@ -19,7 +19,7 @@ from ..progress import Progress
 from ..runs import open_run
 from ..sweep_jobs import follow_parent, run_jobs
 from ..sweeps import parse_grid, parse_seeds, plan, report_rows, run_sweep, sweep_runs, train_run
-from ..threads import check_count, set_threads
+from ..threads import check_count, check_threads, set_threads
 from .options import CONFIG_FILE, DEFAULT_RUNS_DIR, FORCE, RUNS_DIR, SETS, THREADS
 
 
@@ -65,7 +65,7 @@ def sweep_command(
 
     Finished runs are kept and unfinished ones resumed, so re-running a sweep continues it."""
     check_count("--jobs", jobs)
-    check_count("--threads", threads)
+    check_threads(threads)
     base = get_preset(preset) if preset else None if config_file else get_preset("demo")
 
     def configure(point: dict[str, Any]) -> RunConfig:
