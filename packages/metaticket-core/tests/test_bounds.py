@@ -48,7 +48,7 @@ def test_a_fifo_among_predicts_images_is_never_opened(tmp_path):
     os.mkfifo(tmp_path / "x.png")
     assert [p.name for p in support_folders(tmp_path / "support")["a"]] == ["1.png"]
     assert query_paths([tmp_path / "support" / "a"]) == [tmp_path / "support" / "a" / "1.png"]
-    with pytest.raises(DataError, match="x.png' is not a regular file or folder"):
+    with pytest.raises(DataError, match=r"x\.png' is not a regular file or folder"):
         query_paths([tmp_path / "x.png"])
 
 

@@ -24,9 +24,7 @@ def register(app: typer.Typer) -> None:
 
 def _images(folder: Path) -> list[Path]:
     """The image files of ``folder``: regular files only (opening a FIFO would block forever)."""
-    return sorted(
-        p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
-    )
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
 
 
 def support_folders(root: Path) -> dict[str, list[Path]]:
