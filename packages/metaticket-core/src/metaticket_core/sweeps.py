@@ -106,8 +106,7 @@ def plan(
         if (runs_dir / run_id / "config.json").is_file():
             check_unchanged(open_run(run_id, runs_dir), config)
     manifest = runs_dir / "sweeps" / f"{sweep_id}.json"
-    earlier = read_json(manifest) if manifest.is_file() else {}
-    earlier = earlier if isinstance(earlier, dict) else {}
+    earlier = read_json(manifest, dict) if manifest.is_file() else {}
     runs = [*earlier.get("runs", []), *(run_id for run_id, _ in points)]
     write_json(manifest, {"sweep": sweep_id, "grid": grid,
                           "seeds": list(dict.fromkeys([*earlier.get("seeds", []), *seeds])),
@@ -183,7 +182,7 @@ def sweep_runs(ids: list[str], runs_dir: Path) -> tuple[list[Run], list[str]]:
     for name in ids:
         manifest = runs_dir / "sweeps" / f"{check_id(name, 'run or sweep')}.json"
         if manifest.exists():
-            for run_id in read_json(manifest)["runs"]:
+            for run_id in read_json(manifest, dict).get("runs", []):
                 if (runs_dir / run_id / "config.json").is_file():
                     runs.append(open_run(run_id, runs_dir))
                 else:
