@@ -126,7 +126,7 @@ def report_command(
     if plot:
         from ..plots import plot_report  # matplotlib: only when asked
 
-        console.print(f"wrote {plot_report(rows, plot, force)}", highlight=False)
+        console.print(f"wrote {plot_report(rows, plot, force)}", highlight=False, soft_wrap=True)
     header = ["configuration", "seeds", "meta-test (mean ± std over seeds)"]
     cells = [
         [

@@ -164,7 +164,7 @@ def _train(
         if run is None:
             run = distributed.from_main(lambda: claim(None), world)
         if world.main:
-            console.print(f"run [bold]{run.id}[/] in {run.path}", highlight=False)
+            console.print(f"run [bold]{run.id}[/] in {run.path}", highlight=False, soft_wrap=True)
         with Progress(enabled=world.main) as progress:
             result = Trainer(experiment, run, progress, world).complete(resuming)
     if not world.main:
