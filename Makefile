@@ -24,10 +24,8 @@ $(STAMP): $(BIN)/python $(SOURCES)
 demo: install
 	$(BIN)/mt train
 
-# -n auto: one worker per core (pytest-xdist); every test keeps to its own tmp_path, port 0 and
-# environment, so they run in any order and side by side. Plain `pytest` runs them in one process.
 test: install
-	$(BIN)/python -m pytest -q -n auto
+	$(BIN)/python -m pytest -q
 
 lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
