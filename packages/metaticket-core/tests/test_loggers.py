@@ -3,14 +3,17 @@ each dropping on resume what the interrupted run wrote past its checkpoint."""
 
 import csv
 import importlib.util
+import json
 
 import numpy as np
 import pytest
 import torch
+import yaml
 
 from metaticket_core import hookimpl
 from metaticket_core.config import RunConfig
 from metaticket_core.errors import ConfigError, UnknownNameError
+from metaticket_core.loggers import Logger
 from metaticket_core.registry import list_loggers, methods
 from metaticket_core.runs import create_run
 from metaticket_core.testing import registered_plugin, run_cli
@@ -179,3 +182,93 @@ def test_tensorboard_after_resume_shows_each_iteration_once(toy_config, tmp_path
     resumed = fit(settings, tmp_path, "split", interrupt_at=15, monkeypatch=monkeypatch).run
     events = assert_scalars_equal_jsonl(resumed)
     assert [e.step for e in events.Scalars("loss")] == list(range(1, 21))
+
+
+# faults (issue 27) ------------------------------------------------------------------------------
+def test_resume_log_alone_is_kept_for_the_next_resume(toy_config, tmp_path, monkeypatch):
+    monkeypatch.setenv("MT_RUNS_DIR", str(tmp_path))
+    config = tmp_path / "toy.yaml"
+    config.write_text(yaml.safe_dump({**toy_config, "iterations": 4}))
+    assert run_cli("train", "--config", str(config), "--run-id", "r").exit_code == 0
+    resumed = run_cli("train", "--resume", "r", "--log", "csv")
+    assert resumed.exit_code == 0, resumed.stderr
+    assert RunConfig(**json.loads((tmp_path / "r" / "config.json").read_text())).loggers == ["csv"]
+
+
+@pytest.mark.parametrize("kind", ["renamed header", "symlink"])
+def test_a_foreign_metrics_csv_is_never_written_over(toy_config, tmp_path, kind):
+    config = RunConfig(**{**toy_config, "loggers": ["csv"], "iterations": 2})
+    run = create_run(config, tmp_path, "r")
+    foreign = tmp_path / "mine.csv"
+    foreign.write_text("step,name,value\n1,loss,0.5\n2,loss,0.4\n")
+    if kind == "symlink":
+        foreign.write_text("iteration,name,value\n1,loss,0.5\n")
+        (run.path / "metrics.csv").symlink_to(foreign)
+    else:
+        (run.path / "metrics.csv").write_text(foreign.read_text())
+    before = foreign.read_text()
+    trainer = Trainer(build(config), run)
+    if kind == "symlink":  # the link is replaced by the run's own file
+        trainer.fit()
+        assert not (run.path / "metrics.csv").is_symlink()
+        assert csv_records(run) == run.metrics()
+    else:
+        with pytest.raises(ConfigError, match=r"is not a metrics.csv of mt .*move it away"):
+            trainer.fit()
+        assert (run.path / "metrics.csv").read_text() == before
+    assert foreign.read_text() == before
+
+
+@pytest.fixture
+def broken_logger():
+    """Logger ``broken``, whose ``close`` raises ``broken_logger.error`` (or whose ``log`` calls
+    exit when ``in_log``)."""
+
+    class Broken(Logger):
+        def __init__(self, run, *, start):
+            pass
+
+        def log(self, record):
+            if Plugin.in_log:
+                raise SystemExit(0)
+
+        def close(self):
+            raise Plugin.error
+
+    class Plugin:
+        error: BaseException = OSError("disk gone")
+        in_log = False
+
+        @hookimpl
+        def register_loggers(self, register):
+            register("broken", Broken)
+
+    with registered_plugin(Plugin(), "broken"):
+        yield Plugin
+
+
+def test_a_logger_failing_to_close_leaves_a_tested_run(toy_config, tmp_path, broken_logger):
+    config = tmp_path / "toy.yaml"
+    config.write_text(yaml.safe_dump({**toy_config, "iterations": 2, "loggers": ["broken"]}))
+    result = run_cli("train", "--config", str(config), "--runs-dir", str(tmp_path), "--run-id", "r")
+    assert result.exit_code == 0, result.stderr
+    assert "Warning: logger 'broken' failed to close (disk gone)" in result.stderr
+    assert json.loads((tmp_path / "r" / "status.json").read_text())["state"] == "finished"
+    assert (tmp_path / "r" / "test.json").exists()
+
+
+@pytest.mark.parametrize("where", ["log", "close"])
+def test_a_logger_calling_exit_is_an_error_naming_it(toy_config, tmp_path, broken_logger, where):
+    broken_logger.in_log = where == "log"
+    broken_logger.error = SystemExit(0)
+    config = tmp_path / "toy.yaml"
+    config.write_text(yaml.safe_dump({**toy_config, "iterations": 2, "loggers": ["broken"]}))
+    result = run_cli("train", "--config", str(config), "--runs-dir", str(tmp_path), "--run-id", "r")
+    if where == "log":
+        message = "Error: Logger 'broken' called exit(0) in log()."
+        assert result.exit_code == 1 and message in result.stderr
+        assert json.loads((tmp_path / "r" / "status.json").read_text())["state"] == "failed"
+    else:  # reported, and the run tested all the same
+        message = "Warning: logger 'broken' failed to close (it called exit(0))"
+        assert result.exit_code == 0 and message in result.stderr
+        assert (tmp_path / "r" / "test.json").exists()

@@ -13,6 +13,7 @@ import yaml
 from metaticket_core.cli import main
 from metaticket_core.progress import Progress, parse_plain
 from metaticket_core.runs import Run
+from metaticket_core.sweep_jobs import _stop_requests
 
 GRID = ["--seeds", "0", "--grid", "inner_lr=0.3,0.5"]
 RUN_IDS = ["inner_lr=0.3-seed0", "inner_lr=0.5-seed0"]
@@ -96,6 +97,43 @@ def test_ctrl_c_checkpoints_every_job_and_the_sweep_resumes(sweep, tmp_path):
     for resumed, uninterrupted in zip(interrupted, runs(tmp_path, "seq"), strict=True):
         assert "resuming" in (resumed.path / "job.log").read_text()
         assert resumed.test_result() == uninterrupted.test_result()
+
+
+def test_children_stop_with_their_killed_parent_and_the_sweep_resumes(sweep, tmp_path):
+    """SIGKILL leaves the parent no chance to pass anything on: its jobs checkpoint and stop
+    instead of training on under PID 1, and the next sweep resumes them instead of finding them
+    in use."""
+    config = tmp_path / "toy.yaml"
+    args = ["sweep", "--config", str(config), *GRID, "--sweep-id", "par", "--jobs", "2"]
+    parent = subprocess.Popen(
+        [sys.executable, "-m", "toy_worker", *args, "--threads", "1"],
+        env={**os.environ, "MT_TEST_HANG": "0:5"},
+        stderr=subprocess.DEVNULL,
+    )
+    orphans = runs(tmp_path, "par")
+    deadline = time.monotonic() + 120
+    while not all(r.path.exists() and r.status().get("iteration", 0) >= 3 for r in orphans):
+        assert parent.poll() is None and time.monotonic() < deadline
+        time.sleep(0.2)
+    parent.send_signal(signal.SIGKILL)
+    parent.wait(timeout=60)
+    while any(r.state() == "running" for r in orphans):  # the lock held by a live child
+        assert time.monotonic() < deadline, [r.state() for r in orphans]
+        time.sleep(0.2)
+    assert [r.state() for r in orphans] == ["interrupted", "interrupted"]
+    code, err = sweep(*GRID, "--sweep-id", "par")  # in this process: no more jobs to start
+    assert code == 0 and "in use" not in err, err
+    for run in orphans:
+        assert f"{run.id}: resuming" in err and run.test_result()
+
+
+def test_a_closed_terminal_stops_a_sweep_as_ctrl_c_does():
+    """SIGHUP used to kill the parent outright, leaving its jobs to train on."""
+    before = signal.getsignal(signal.SIGHUP)
+    with _stop_requests() as stop:
+        os.kill(os.getpid(), signal.SIGHUP)
+        assert stop
+    assert signal.getsignal(signal.SIGHUP) is before
 
 
 @pytest.mark.parametrize("option", ["--jobs", "--threads"])

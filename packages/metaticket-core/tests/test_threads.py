@@ -46,3 +46,31 @@ def test_each_job_gets_its_share_of_the_cores(monkeypatch):
     assert threads.share(2, threads=3) == 3
     env = threads.environment(4)
     assert env["OMP_NUM_THREADS"] == env["MKL_NUM_THREADS"] == "4"
+
+
+def test_train_threads_beyond_four_per_core_are_refused(train, tmp_path, monkeypatch):
+    """torch.set_num_threads(100000) crashed the process (SIGSEGV), printing nothing."""
+    monkeypatch.setattr(threads.os, "cpu_count", lambda: 2)
+    code, err = train("--threads", "100000")
+    assert code == 1 and err.strip() == (
+        "Error: --threads must be at most 8 (4 per core of this machine's 2), got 100000."
+    )
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize(("load", "expected"), [(0.3, 2), (1.0, 1), (4.2, 1), (7.0, 1)])
+def test_the_default_takes_the_cores_the_load_leaves_idle(monkeypatch, load, expected):
+    monkeypatch.setattr(threads, "cores", lambda: 2)
+    monkeypatch.setattr(threads.os, "getloadavg", lambda: (load, load, load))
+    before = torch.get_num_threads()
+    try:
+        monkeypatch.setenv("OMP_NUM_THREADS", "3")  # the user's choice stands
+        torch.set_num_threads(3)
+        threads.set_threads(None)
+        assert torch.get_num_threads() == 3
+        for variable in threads.THREAD_VARIABLES:
+            monkeypatch.delenv(variable, raising=False)
+        threads.set_threads(None)
+        assert torch.get_num_threads() == expected
+    finally:
+        torch.set_num_threads(before)

@@ -4,12 +4,17 @@ internet. Every failure is one line on stderr and leaves nothing under the root.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import errno
+import fcntl
 import hashlib
 import io
 import json
 import re
 import tarfile
 import threading
+import time
 import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -17,19 +22,29 @@ from pathlib import Path
 import pytest
 
 from metaticket_core.testing import run_cli
-from metaticket_datasets import sources
+from metaticket_datasets import fetch, sources
 from metaticket_datasets.sources import Archive
 
 
 class Server(ThreadingHTTPServer):
     """Serves ``files`` by name, honouring ``Range: bytes=N-``; ``cut[name] = n`` sends only n
-    bytes of the next response to it, then drops the connection."""
+    bytes of the next response to it, then drops the connection. A misbehaving server:
+    ``raw[name]`` is sent as the whole response, ``trickle[name]`` sends one byte per that many
+    seconds, ``endless`` names get a body without Content-Length that never ends."""
+
+    daemon_threads = True
 
     def __init__(self):
         super().__init__(("127.0.0.1", 0), Handler)
         self.files: dict[str, bytes] = {}
         self.cut: dict[str, int] = {}
         self.ranges: list[str | None] = []
+        self.raw: dict[str, bytes] = {}
+        self.trickle: dict[str, float] = {}
+        self.endless: set[str] = set()
+
+    def handle_error(self, request, client_address):
+        pass  # a client that hung up on a misbehaving response: as intended
 
     def url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.server_address[1]}/{name}"
@@ -40,6 +55,15 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         name = self.path.lstrip("/")
+        if name in self.server.raw:
+            self.wfile.write(self.server.raw[name])
+            return
+        if name in self.server.endless:
+            self.send_response(200)
+            self.end_headers()
+            with contextlib.suppress(OSError):
+                while True:
+                    self.wfile.write(b"\0" * 65536)
         body = self.server.files.get(name)
         if body is None:
             self.send_error(404)
@@ -55,6 +79,13 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
         self.send_header("Content-Length", str(len(body) - start))
         self.end_headers()
+        if name in self.server.trickle:
+            with contextlib.suppress(OSError):
+                for byte in body[start:]:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    time.sleep(self.server.trickle[name])
+            return
         self.wfile.write(body[start:][: self.server.cut.pop(name, None)])
 
     def log_message(self, *args):
@@ -87,7 +118,9 @@ def serve(server, monkeypatch):
             server.files[name] = body
             digest = (md5 or {}).get(name) or hashlib.md5(body).hexdigest()
             folder = (folders or {}).get(name, "")
-            archives.append(Archive(server.url(name), digest, "this test", provides[name], folder))
+            archives.append(
+                Archive(server.url(name), digest, "this test", provides[name], folder=folder)
+            )
         monkeypatch.setitem(sources.SOURCES, dataset, tuple(archives))
 
     return serve
@@ -98,10 +131,10 @@ def dirs(tmp_path):
     return tmp_path / "data" / "root", tmp_path / "cache"
 
 
-def mt_data(command, dataset, dirs):
+def mt_data(command, dataset, dirs, *options):
     root, cache = dirs
     extra = ["--cache-dir", str(cache)] if command == "download" else []
-    return run_cli("data", command, dataset, "--root", str(root), *extra)
+    return run_cli("data", command, dataset, "--root", str(root), *extra, *options)
 
 
 def zipped(folder: Path, *names: str) -> bytes:
@@ -128,6 +161,11 @@ def tarred(members: dict[str, bytes], links: dict[str, str] | None = None) -> by
     return buffer.getvalue()
 
 
+def archives_in(cache: Path) -> list[str]:
+    """The archives, whole or partial, in the download cache (not its lock files)."""
+    return [p.name for p in (cache / "downloads").iterdir() if p.suffix != ".lock"]
+
+
 def failed_cleanly(result, dirs, message):
     """One line on stderr saying ``message``; nothing under the root (not even the root)."""
     assert result.exit_code == 1, result.stdout
@@ -150,7 +188,7 @@ def test_omniglot_two_zips_unpack_where_the_reader_looks(serve, server, dirs, om
     assert sorted(p.name for p in root.iterdir()) == [
         ".metaticket", "images_background", "images_evaluation"
     ]  # fmt: skip
-    assert not any((cache / "downloads").iterdir())  # archives are not kept
+    assert not archives_in(cache)  # archives are not kept once unpacked
     dataset = build("omniglot", root, cache / "decoded", split="background")
     assert dataset.images.shape == (10 * 4, 1, 28, 28)  # characters x drawings
 
@@ -272,7 +310,7 @@ def test_interrupted_download_resumes_with_a_range_request(serve, server, dirs, 
     server.cut["b.zip"] = half = len(body) // 2
     stopped = mt_data("download", "omniglot", dirs)
     failed_cleanly(stopped, dirs, rf"stopped at {half:,} of {len(body):,} bytes.*resume")
-    assert (dirs[1] / "downloads" / "b.zip.part").stat().st_size == half
+    assert next((dirs[1] / "downloads").glob("*-b.zip.part")).stat().st_size == half
 
     resumed = mt_data("download", "omniglot", dirs)
     assert resumed.exit_code == 0, resumed.stderr
@@ -284,7 +322,8 @@ def test_a_complete_download_is_not_fetched_again(serve, server, dirs, omniglot_
     body = zipped(omniglot_root, "images_background")
     serve("omniglot", {"b.zip": body}, provides={"b.zip": ("images_background",)})
     (dirs[1] / "downloads").mkdir(parents=True)
-    (dirs[1] / "downloads" / "b.zip.part").write_bytes(body)  # stopped before unpacking
+    part = dirs[1] / "downloads" / f"{hashlib.md5(body).hexdigest()}-b.zip.part"
+    part.write_bytes(body)  # stopped before unpacking
     assert mt_data("download", "omniglot", dirs).exit_code == 0
     assert server.ranges == [f"bytes={len(body)}-"]  # answered 416: nothing more to fetch
     assert mt_data("check", "omniglot", dirs).exit_code == 0
@@ -302,7 +341,7 @@ def test_wrong_checksum_is_refused_before_unpacking(serve, dirs, omniglot_root):
     failed_cleanly(
         result, dirs, rf"b.zip is corrupt: MD5 {hashlib.md5(body).hexdigest()}, expected 0{{32}}"
     )
-    assert not list((dirs[1] / "downloads").iterdir())  # deleted: resuming it cannot help
+    assert not archives_in(dirs[1])  # deleted: resuming it cannot help
 
 
 def test_truncated_archive_fails_its_checksum(serve, dirs, omniglot_root):
@@ -388,3 +427,140 @@ def test_the_table_has_a_cited_md5_for_every_archive_and_readers_for_every_name(
             assert archive.md5 in listed.stdout
             assert f"| {archive.url} | `{archive.md5}` |" in documented
     assert set(sources.UNAVAILABLE) <= set(registry)
+
+
+# faults that are not the archive's: keep it, say why --------------------------------------------
+@pytest.mark.parametrize(
+    ("fault", "cause"),
+    [
+        (OSError(errno.ENOSPC, "No space left on device"), r"No space left on device \(ENOSPC\)"),
+        (OSError(errno.EROFS, "Read-only file system"), r"Read-only file system \(EROFS\)"),
+        (KeyboardInterrupt(), r"interrupted \(Ctrl-C\)"),
+    ],
+)
+def test_an_unpacking_stopped_by_the_machine_keeps_the_verified_archive(
+    serve, server, dirs, omniglot_root, monkeypatch, fault, cause
+):
+    body = zipped(omniglot_root, "images_background")
+    serve("omniglot", {"b.zip": body}, provides={"b.zip": ("images_background",)})
+
+    def fail(*args, **kwargs):
+        raise fault
+
+    with monkeypatch.context() as patched:
+        patched.setattr(zipfile.ZipFile, "extractall", fail)
+        result = mt_data("download", "omniglot", dirs)
+    failed_cleanly(result, dirs, rf"Unpacking b.zip into .* stopped: {cause}; .*archive is kept")
+    assert "corrupt" not in result.stderr
+    assert archives_in(dirs[1]) == [f"{hashlib.md5(body).hexdigest()}-b.zip"]
+    again = mt_data("download", "omniglot", dirs)
+    assert again.exit_code == 0, again.stderr
+    assert len(server.ranges) == 1 and not archives_in(dirs[1])  # unpacked, not fetched again
+
+
+def test_one_process_per_archive_and_the_cache_is_keyed_by_checksum(serve, server, dirs, tmp_path):
+    serve("omniglot", {"b.zip": b"one archive"}, provides={"b.zip": ("x",)})
+    archive = sources.SOURCES["omniglot"][0]
+    (dirs[1] / "downloads").mkdir(parents=True)
+    lock = dirs[1] / "downloads" / f"{archive.md5}-b.zip.lock"
+    with open(lock, "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        result = mt_data("download", "omniglot", dirs)
+    failed_cleanly(result, dirs, r"Another process is downloading or unpacking b.zip")
+    assert server.ranges == []
+
+    server.cut["b.zip"] = 4  # half of an archive of one name, from one source
+    assert mt_data("download", "omniglot", dirs).exit_code == 1
+    other = zipped(_tree(tmp_path / "other", "ok/a.txt"), "ok")  # the same name, elsewhere
+    serve("omniglot", {"b.zip": other}, provides={"b.zip": ("ok",)})
+    result = mt_data("download", "omniglot", dirs)
+    assert result.exit_code == 0, result.stderr
+    assert server.ranges == [None, None]  # not resumed from the other archive's bytes
+
+
+def _tree(folder: Path, *files: str) -> Path:
+    for name in files:
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(name)
+    return folder
+
+
+def test_a_trickling_server_stops_at_the_deadline(serve, server, dirs):
+    serve("omniglot", {"b.zip": b"x" * 100}, provides={"b.zip": ("x",)})
+    server.trickle["b.zip"] = 0.2
+    result = mt_data("download", "omniglot", dirs, "--deadline", "1")
+    failed_cleanly(result, dirs, r"b.zip stopped at \d+ of 100 bytes \(the 1 s deadline passed\)")
+
+
+def test_an_endless_body_stops_at_the_size_cap(serve, server, dirs, monkeypatch):
+    serve("omniglot", {"b.zip": b""}, provides={"b.zip": ("x",)})
+    server.endless.add("b.zip")
+    monkeypatch.setattr(fetch, "MAX_BYTES", 1 << 20)
+    result = mt_data("download", "omniglot", dirs)
+    failed_cleanly(result, dirs, r"sent more than the 1,048,576 bytes any archive has; .*deleted")
+    assert not archives_in(dirs[1])
+
+
+@pytest.mark.parametrize(
+    ("response", "message"),
+    [
+        (b"HTTP/1.1 200 OK\r\nContent-Length: abc\r\n\r\nbody", r"Content-Length 'abc' is not"),
+        (b"garbage\r\n\r\n", r"malformed HTTP response \(BadStatusLine"),
+        (b"HTTP/1.1 200 OK\r\nX: " + b"a" * 70_000 + b"\r\n\r\n", r"\(LineTooLong"),
+        (
+            b"HTTP/1.1 200 OK\r\n" + b"X: y\r\n" * 150 + b"\r\n",
+            r"response \(HTTPException: 'got more than 100 headers'",
+        ),
+        ("loop", r"answered HTTP 30\d The HTTP server returned a redirect error"),
+    ],
+)
+def test_a_malformed_response_is_one_line(serve, server, dirs, response, message):
+    serve("omniglot", {"b.zip": b""}, provides={"b.zip": ("x",)})
+    if response == "loop":
+        response = f"HTTP/1.1 302 Found\r\nLocation: {server.url('b.zip')}\r\n\r\n".encode()
+    server.raw["b.zip"] = response
+    failed_cleanly(mt_data("download", "omniglot", dirs), dirs, message)
+
+
+def test_a_damaged_manifest_and_a_killed_unpacking_are_no_dead_end(serve, dirs, omniglot_root):
+    body = zipped(omniglot_root, "images_background")
+    serve("omniglot", {"b.zip": body}, provides={"b.zip": ("images_background",)})
+    root = dirs[0]
+    stale = root / f".mt-unpack-{hashlib.md5(body).hexdigest()[:12]}-killed"
+    (stale / "images_background").mkdir(parents=True)  # as a SIGKILL while unpacking left it
+    assert mt_data("download", "omniglot", dirs).exit_code == 0
+    assert sorted(p.name for p in root.iterdir()) == [".metaticket", "images_background"]
+    manifest = root / ".metaticket" / "b.zip.json"
+    manifest.write_text(manifest.read_text()[:20])  # as a crash while writing it left it
+    checked = mt_data("check", "omniglot", dirs)
+    assert checked.exit_code == 1 and "Traceback" not in checked.stderr
+    assert f"b.zip: corrupt (its manifest {manifest} is damaged" in checked.stdout
+
+
+def test_check_of_a_folder_mt_did_not_unpack_counts_and_decodes(dirs, omniglot_root, monkeypatch):
+    archives = sources.SOURCES["omniglot"]
+    counted = {"images_background": (5, 20), "images_evaluation": (5, 20)}  # the fixture's
+    monkeypatch.setitem(
+        sources.SOURCES,
+        "omniglot",
+        tuple(  # the image sets alone: the fixture has no split files
+            dataclasses.replace(a, images=counted[a.provides[0]])
+            for a in archives
+            if a.provides[0] in counted
+        ),
+    )
+    root = (omniglot_root, dirs[1])
+    checked = mt_data("check", "omniglot", root)
+    assert checked.exit_code == 0, checked.stdout
+    assert checked.stdout.count("not unpacked by mt data download: counts as expected, 20") == 2
+    junk = next(omniglot_root.glob("images_evaluation/*/*/*.png"))
+    junk.write_text("not a picture")
+    next(omniglot_root.glob("images_background/*/*/*.png")).unlink()
+    checked = mt_data("check", "omniglot", root)
+    assert checked.exit_code == 1 and checked.stderr.count("\n") == 1
+    assert (
+        "images_background.zip: corrupt (not unpacked by mt data download: 5 image folders and "
+        "19 images, expected 5 and 20)"
+    ) in checked.stdout
+    bad = junk.relative_to(omniglot_root)
+    assert f"images_evaluation.zip: corrupt (1 images do not decode: {bad} (" in checked.stdout

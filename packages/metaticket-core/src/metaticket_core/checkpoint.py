@@ -46,12 +46,22 @@ def load(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     return tensors, state
 
 
+MAX_TENSORS = 100_000  # far beyond any network's parameters; reading each costs time and memory
+
+
 def read_safetensors(path: Path, what: str) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
-    """The tensors and header metadata of a safetensors file; a damaged one is one clear error."""
+    """The tensors and header metadata of a safetensors file; a damaged one, or one of more
+    tensors than any network of mt has, is one clear error."""
     try:
         with safe_open(str(path), framework="pt") as f:
             metadata = f.metadata() or {}
-            tensors = {key: f.get_tensor(key) for key in f.keys()}  # noqa: SIM118
+            keys = list(f.keys())
+            if len(keys) > MAX_TENSORS:
+                raise MetaticketError(
+                    f"{what} {str(path)!r} holds {len(keys):,} tensors, more than any network "
+                    f"(at most {MAX_TENSORS:,}); it was not written by mt."
+                )
+            tensors = {key: f.get_tensor(key) for key in keys}
     except (OSError, ValueError, SafetensorError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise MetaticketError(

@@ -15,7 +15,7 @@ import typer
 from rich.markup import escape
 
 from .allocator import keep_freed_memory
-from .console import err_console
+from .console import err_console, warn
 from .errors import one_line
 
 
@@ -81,10 +81,6 @@ def build_app() -> typer.Typer:
                 f"plugin {impl.plugin_name!r} failed to add its commands: {type(exc).__name__}: {exc}"
             )
     return app
-
-
-def warn(message: str) -> None:
-    err_console.print(f"[yellow]Warning:[/] {escape(message)}", soft_wrap=True)
 
 
 def main(argv: list[str] | None = None) -> None:

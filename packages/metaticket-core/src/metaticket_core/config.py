@@ -251,11 +251,13 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
         raise ConfigError(
             f"Config file {str(path)!r} does not exist (expected a .yaml or .json file)."
         )
-    text = path.read_text(encoding="utf-8")
     try:
+        text = path.read_text(encoding="utf-8")
         data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        reason = str(exc).replace("\n", " ")
+    except (ValueError, yaml.YAMLError, RecursionError) as exc:  # bad UTF-8, 5000 digits too
+        reason = (
+            "nested too deep" if isinstance(exc, RecursionError) else " ".join(str(exc).split())
+        )
         raise ConfigError(f"Config file {str(path)!r} is not valid YAML/JSON: {reason}") from None
     check_size(data, f"Config file {str(path)!r}")
     if data is None:
@@ -268,25 +270,31 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
 
 
 MAX_VALUES = 100_000  # scalars in a config once YAML aliases are expanded; real ones hold < 100
+MAX_DEPTH = 32  # levels of nesting; real configs have 3 (validating 50,000 overflows the stack)
 
 
 def check_size(data: Any, where: str) -> None:
     """Refuse a config whose aliases expand it beyond any real one (a "billion laughs" file
-    of a few hundred bytes would otherwise take minutes and gigabytes to validate and print).
-    The count stops at the limit, so this takes no longer than reading a real config."""
-    count, stack = 0, [data]
+    of a few hundred bytes would otherwise take minutes and gigabytes to validate and print),
+    or nested deeper. The count stops at the limit, so this takes no longer than reading a real
+    config."""
+    count, stack = 0, [(data, 0)]
     while stack:
-        item = stack.pop()
+        item, depth = stack.pop()
         count += 1
         if count > MAX_VALUES:
             raise ConfigError(
                 f"{where} expands to more than {MAX_VALUES:,} values (through YAML aliases?); "
                 f"a run configuration holds a few dozen."
             )
+        if depth > MAX_DEPTH:
+            raise ConfigError(
+                f"{where} is nested more than {MAX_DEPTH} levels deep; a run configuration has 3."
+            )
         if isinstance(item, dict):
-            stack.extend(item.values())
+            stack.extend((v, depth + 1) for v in item.values())
         elif isinstance(item, list):
-            stack.extend(item)
+            stack.extend((v, depth + 1) for v in item)
 
 
 def parse_set(item: str) -> tuple[str, Any]:
@@ -298,7 +306,7 @@ def parse_set(item: str) -> tuple[str, Any]:
         )
     try:
         value = yaml.safe_load(raw) if raw.strip() else None
-    except yaml.YAMLError:
+    except (yaml.YAMLError, ValueError, RecursionError):  # as text: the check says what is wrong
         value = raw
     check_size(value, f"--set {key.strip()}")
     if isinstance(value, str):  # YAML 1.1 reads "1e-3" as a string

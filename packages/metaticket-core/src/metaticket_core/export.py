@@ -46,9 +46,17 @@ def export_mask(
             f"Method {experiment.config.method!r} learns no mask; export-mask needs a Meta-ticket "
             f"run (for example --method metaticket)."
         )
+    scores = learner.scores() or {}
+    for name, values in scores.items():
+        if not torch.isfinite(values).all():
+            raise MetaticketError(
+                f"Checkpoint {which!r} of run {run.id!r} holds non-finite scores in {name} "
+                f"({int((~torch.isfinite(values)).sum())} of {values.numel()}): its masks "
+                f"mean nothing; export another checkpoint (--checkpoint best) or retrain."
+            )
     tensors = {f"mask/{k}": m.to(torch.uint8) for k, m in masks.items()}
     if with_scores:
-        tensors.update({f"scores/{k}": s for k, s in (learner.scores() or {}).items()})
+        tensors.update({f"scores/{k}": s for k, s in scores.items()})
     if with_weights:
         tensors.update({f"weights/{k}": w for k, w in learner.initial_parameters().items()})
     config = experiment.config
@@ -93,6 +101,12 @@ def read_mask_file(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]
         raise MetaticketError(f"Mask file {str(path)!r}: its metadata {what}.") from None
     if not isinstance(decoded["model_options"], dict) or not isinstance(decoded["config"], dict):
         raise MetaticketError(f"Mask file {str(path)!r}: its metadata is damaged.")
+    for key, mask in tensors.items():
+        if key.startswith("mask/") and ((mask != 0) & (mask != 1)).any():
+            odd = mask[(mask != 0) & (mask != 1)].flatten()[0].item()
+            raise MetaticketError(
+                f"Mask file {str(path)!r}: {key} holds {odd!r}, but a mask holds only 0 and 1."
+            )
     return tensors, decoded
 
 

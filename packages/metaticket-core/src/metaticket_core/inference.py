@@ -35,8 +35,12 @@ def load_experiment(run: Run, which: str = "last", **changes: Any) -> Experiment
             f"options that match (for example --set dataset_options.size=...)."
         )
     tensors, _ = checkpoint.load(path)
-    state = training_checkpoint.learner_state(tensors)
-    experiment.learner.load_state_dict({k: v.to(experiment.device) for k, v in state.items()})
+    try:
+        training_checkpoint.load_learner(
+            experiment.learner, training_checkpoint.learner_state(tensors)
+        )
+    except (ValueError, RuntimeError) as exc:
+        raise training_checkpoint.misfit(path, run.id, exc) from None
     return experiment
 
 

@@ -41,13 +41,22 @@ def check_id(name: str, kind: str = "run") -> str:
     return name
 
 
-def read_json(path: Path) -> Any:
+def read_json(path: Path, kind: type | None = None) -> Any:
+    """The JSON value in ``path`` (of type ``kind`` where given); a file that is not (bad
+    UTF-8, nested too deep, a number of thousands of digits, another type) is one clear error."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        value = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise MetaticketError(f"{str(path)!r} is missing.") from None
-    except json.JSONDecodeError as exc:
-        raise MetaticketError(f"{str(path)!r} is not valid JSON: {exc}") from None
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError, digits
+        reason = "nested too deep" if isinstance(exc, RecursionError) else exc
+        raise MetaticketError(f"{str(path)!r} is not valid JSON: {reason}") from None
+    if kind is not None and not isinstance(value, kind):
+        raise MetaticketError(
+            f"{str(path)!r} is damaged: it holds a {type(value).__name__}, not a "
+            f"{'mapping' if kind is dict else kind.__name__}."
+        )
+    return value
 
 
 class Run:
@@ -65,11 +74,11 @@ class Run:
         return self.checkpoints / f"{which}.safetensors"
 
     def config(self) -> RunConfig:
-        return validate(read_json(self.path / "config.json"))
+        return validate(read_json(self.path / "config.json", dict))
 
     def status(self) -> dict[str, Any]:
         path = self.path / "status.json"
-        return read_json(path) if path.exists() else {}
+        return read_json(path, dict) if path.exists() else {}
 
     def state(self) -> str:
         """The recorded state, except that a run no process holds cannot be running: its
@@ -115,12 +124,17 @@ class Run:
             if not line.strip():
                 continue
             try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError as exc:
+                record = json.loads(line)
+                if not isinstance(record, dict):
+                    raise ValueError(f"a {type(record).__name__}, not a record")
+                if type(record.get("iteration")) is not int:
+                    raise ValueError("no iteration number")
+            except (ValueError, RecursionError) as exc:
                 raise MetaticketError(
                     f"{str(self.metrics_path)!r} line {number} is damaged ({exc}); remove that "
                     f"line to use the run."
                 ) from None
+            records.append(record)
         return records
 
     def truncate_metrics(self, iteration: int, validated: bool = True) -> None:
@@ -136,8 +150,15 @@ class Run:
         write_text(self.metrics_path, "".join(json.dumps(r) + "\n" for r in kept))
 
     def test_result(self) -> dict[str, Any] | None:
+        """test.json, None before the meta-test; one that lacks its figures is an error."""
         path = self.path / "test.json"
-        return read_json(path) if path.exists() else None
+        if not path.exists():
+            return None
+        result = read_json(path, dict)
+        mean = result.get("mean")
+        if not isinstance(result.get("metric"), str) or type(mean) not in (int, float):
+            raise MetaticketError(f"{str(path)!r} is damaged: it lacks a metric and its mean.")
+        return result
 
 
 def create_run(config: RunConfig, runs_dir: Path, run_id: str | None = None) -> Run:

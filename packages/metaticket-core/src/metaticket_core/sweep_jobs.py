@@ -10,11 +10,16 @@ so that running the sweep again resumes it).
 The parent follows each child through its log: the child's plain progress lines move the run's
 bar and its last ``Error:`` line is what a failure reports. Children run in their own process
 groups, so that Ctrl-C in the terminal reaches the parent alone, which passes one SIGINT to each
-child (a second one could interrupt the checkpoint being written).
+child (a second one could interrupt the checkpoint being written); SIGTERM and SIGHUP (the
+terminal closed) act as Ctrl-C. A parent killed outright (SIGKILL) cannot pass anything on, so
+each child asks the kernel for a SIGINT when its parent dies (``follow_parent``): it checkpoints
+and stops instead of training on under PID 1 and holding its run against the next ``mt sweep``.
 """
 
 from __future__ import annotations
 
+import ctypes
+import os
 import signal
 import subprocess
 import sys
@@ -141,6 +146,7 @@ def _start(run: Run, threads: int, progress: Progress) -> Job:
     path = run.path / "job.log"
     command = [sys.executable, "-m", distributed.ENTRY_MODULE, "sweep-job", run.id]
     command += ["--runs-dir", str(run.path.parent), "--threads", str(threads)]
+    command += ["--parent", str(os.getpid())]
     with open(path, "ab") as out:
         offset = out.tell()
         process = subprocess.Popen(
@@ -158,8 +164,21 @@ def _start(run: Run, threads: int, progress: Progress) -> Job:
     return Job(run, process, log, bar)
 
 
+PR_SET_PDEATHSIG = 1  # prctl(2)
+
+
+def follow_parent(parent: int) -> None:
+    """Get SIGINT (Ctrl-C: checkpoint and stop) when process ``parent`` dies, on Linux; a parent
+    already gone before the request counts as dead."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGINT, 0, 0, 0)
+    if os.getppid() != parent:
+        os.kill(os.getpid(), signal.SIGINT)
+
+
 class StopRequest:
-    """Set by Ctrl-C or SIGTERM, instead of a KeyboardInterrupt at whatever line the parent is
+    """Set by Ctrl-C, SIGTERM or SIGHUP, instead of a KeyboardInterrupt at whatever line the parent is
     on; ``passed_on`` once the children have been told."""
 
     def __init__(self) -> None:
@@ -171,10 +190,10 @@ class StopRequest:
 
 @contextmanager
 def _stop_requests() -> Iterator[StopRequest]:
-    """Catch Ctrl-C and SIGTERM in the block; after the first, they act as usual again (a second
-    Ctrl-C leaves at once, the children still checkpointing)."""
+    """Catch Ctrl-C, SIGTERM and SIGHUP in the block; after the first, they act as usual again (a
+    second Ctrl-C leaves at once, the children still checkpointing)."""
     stop = StopRequest()
-    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
 
     def request(signum: int, frame: object) -> None:
         stop.requested = True

@@ -30,7 +30,8 @@ from .trainer import Trainer
 
 
 def parse_grid(items: list[str]) -> dict[str, list[Any]]:
-    """``key=v1,v2`` (YAML values) per item -> {key: [v1, v2]}."""
+    """``key=v1,v2`` (YAML values) per item -> {key: [v1, v2]}, each value once. The seed is not
+    a grid key: ``--seeds`` sets it for every point, and would silently override it."""
     grid: dict[str, list[Any]] = {}
     for item in items:
         key, raw = item.split("=", 1) if "=" in item else (item, "")
@@ -39,8 +40,24 @@ def parse_grid(items: list[str]) -> dict[str, list[Any]]:
             raise ConfigError(
                 f"--grid expects key=v1,v2,..., got {item!r} (e.g. method=maml,metaticket)."
             )
-        grid[key.strip()] = values
+        if key.strip() == "seed":
+            raise ConfigError(
+                f"--grid {item} conflicts with --seeds, which sets every point's seed; give "
+                f"the seeds as --seeds {raw}."
+            )
+        grid[key.strip()] = list({_key(v): v for v in values}.values())
     return grid
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``0,1,2`` -> [0, 1, 2], each seed once (a repeated seed is the same run)."""
+    try:
+        seeds = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        seeds = []
+    if not seeds:
+        raise ConfigError(f"--seeds expects integers like 0,1,2, got {text!r}.")
+    return list(dict.fromkeys(seeds))
 
 
 def _key(value: Any) -> str:
@@ -78,17 +95,43 @@ def plan(
     runs_dir: Path,
     sweep_id: str,
 ) -> list[tuple[str, RunConfig]]:
-    """(run id, config) of every point, all validated before anything runs; writes the
-    manifest."""
+    """(run id, config) of every point, all validated, and compared with the runs of the same
+    ids started before, before anything runs; writes the manifest, which keeps the runs of
+    earlier invocations with other seeds or values (the report shows them all)."""
     check_id(sweep_id, "sweep")
     points = [(f"{sweep_id}-{suffix}", c) for suffix, c in expand(configure, grid, seeds)]
     for run_id, config in points:
         check_id(run_id)
         config.check_names()
+        if (runs_dir / run_id / "config.json").is_file():
+            check_unchanged(open_run(run_id, runs_dir), config)
     manifest = runs_dir / "sweeps" / f"{sweep_id}.json"
-    write_json(manifest, {"sweep": sweep_id, "grid": grid, "seeds": seeds,
-                          "runs": [run_id for run_id, _ in points]})  # fmt: skip
+    earlier = read_json(manifest, dict) if manifest.is_file() else {}
+    runs = [*earlier.get("runs", []), *(run_id for run_id, _ in points)]
+    write_json(manifest, {"sweep": sweep_id, "grid": grid,
+                          "seeds": list(dict.fromkeys([*earlier.get("seeds", []), *seeds])),
+                          "runs": list(dict.fromkeys(runs))})  # fmt: skip
     return points
+
+
+UNCOMPARED = {"device", "loggers"}  # where a run trains and what it logs, not what it computes
+
+
+def check_unchanged(run: Run, config: RunConfig) -> None:
+    """ConfigError naming the settings in which ``run``'s stored config differs from the one
+    asked for: a sweep refuses to serve (or resume) a run trained with other settings as the
+    result of these."""
+    stored, asked = settings(run.config()), settings(config)
+    differ = [
+        f"{k}={stored.get(k, '-')} (asked {asked.get(k, '-')})"
+        for k in sorted(stored.keys() | asked.keys())
+        if k not in UNCOMPARED and _key(stored.get(k)) != _key(asked.get(k))
+    ]
+    if differ:
+        raise ConfigError(
+            f"Run {run.id!r} was started with other settings: {', '.join(differ)}; choose "
+            f"another --sweep-id, or remove {str(run.path)!r} to train it again."
+        )
 
 
 def started(run_id: str, runs_dir: Path, progress: Progress) -> tuple[Run | None, bool]:
@@ -139,7 +182,7 @@ def sweep_runs(ids: list[str], runs_dir: Path) -> tuple[list[Run], list[str]]:
     for name in ids:
         manifest = runs_dir / "sweeps" / f"{check_id(name, 'run or sweep')}.json"
         if manifest.exists():
-            for run_id in read_json(manifest)["runs"]:
+            for run_id in read_json(manifest, dict).get("runs", []):
                 if (runs_dir / run_id / "config.json").is_file():
                     runs.append(open_run(run_id, runs_dir))
                 else:

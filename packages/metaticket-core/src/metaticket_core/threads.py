@@ -1,9 +1,13 @@
 """Intra-op threads per process. torch gives every process as many threads as there are cores,
 so processes side by side oversubscribe them: two processes with 2 threads each on 2 cores run
-2-7x slower than with 1 thread each. ``mt sweep --jobs N`` gives each run its share."""
+2-7x slower than with 1 thread each. ``mt sweep --jobs N`` gives each run its share, and without
+``--threads`` (or OMP_NUM_THREADS) a process takes the cores that the load leaves idle: on a
+machine whose cores are busy with other work, one thread runs many times faster than one per
+core, each waiting for the slowest."""
 
 from __future__ import annotations
 
+import math
 import os
 
 import torch
@@ -26,9 +30,33 @@ def check_count(option: str, value: int | None) -> None:
         raise ConfigError(f"{option} must be at least 1, got {value}.")
 
 
-def set_threads(threads: int | None) -> None:
-    """Run torch's intra-op work on ``threads`` threads from now on (None: torch's default)."""
+MAX_PER_CORE = 4  # beyond this threads only contend, and torch crashes at some thousands
+
+
+def check_threads(threads: int | None) -> None:
+    """``--threads`` is at least 1 and at most ``MAX_PER_CORE`` per core of the machine."""
     check_count("--threads", threads)
+    limit = MAX_PER_CORE * (os.cpu_count() or 1)
+    if threads is not None and threads > limit:
+        raise ConfigError(
+            f"--threads must be at most {limit} ({MAX_PER_CORE} per core of this machine's "
+            f"{os.cpu_count() or 1}), got {threads}."
+        )
+
+
+def idle_cores() -> int:
+    """The cores this process may use that the load leaves idle (at least 1): the 1-minute
+    load average counts the processes running or waiting to run."""
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    return max(1, min(cores(), math.ceil(cores() - load)))
+
+
+def set_threads(threads: int | None) -> None:
+    """Run torch's intra-op work on ``threads`` threads from now on; None: the cores left idle
+    (``idle_cores``), unless OMP_NUM_THREADS or MKL_NUM_THREADS chose for torch already."""
+    check_threads(threads)
+    if threads is None and not any(v in os.environ for v in THREAD_VARIABLES):
+        threads = idle_cores()
     if threads is not None:
         torch.set_num_threads(threads)
 

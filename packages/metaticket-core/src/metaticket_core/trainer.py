@@ -84,7 +84,7 @@ class Trainer:
         self.seconds_before: float | None = 0.0
         self.started = time.perf_counter()
         self.interrupts = Interrupts()
-        self.loggers = loggers.Loggers([])  # opened by fit(), on rank 0
+        self.loggers = loggers.Loggers({})  # opened by fit(), on rank 0
 
     # checkpoints -------------------------------------------------------------------------
     def save(self, which: str) -> None:
@@ -109,11 +109,7 @@ class Trainer:
                 tensors, state, self.x.learner, self.optimizer, self.x.device
             )
         except (KeyError, TypeError, ValueError, RuntimeError) as exc:
-            reason = " ".join(line.strip() for line in str(exc).splitlines())[:300]
-            raise MetaticketError(
-                f"Checkpoint {str(path)!r} does not fit run {self.run.id!r} (damaged, edited or "
-                f"from another run): {type(exc).__name__}: {reason}"
-            ) from None
+            raise training_checkpoint.misfit(path, self.run.id, exc) from None
         counts = (iteration, validated)
         if not all(type(n) is int and 0 <= n <= self.config.iterations for n in counts):
             raise MetaticketError(

@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 import torch
 
 from . import checkpoint
+from .errors import MetaticketError
 from .learner import MetaLearner
 
 LEARNER, OPTIMIZER = "learner/", "optimizer/"
@@ -44,6 +45,36 @@ def save(
     checkpoint.save(path, tensors, {**counters._asdict(), "optimizer": opt_state})
 
 
+def load_learner(learner: MetaLearner, state: dict[str, torch.Tensor]) -> None:
+    """``learner.load_state_dict(state)``, but a tensor missing, unexpected or of another shape
+    is a ValueError naming it and the shapes (torch's own error says only "Error(s) in loading
+    state_dict" on its first line)."""
+    own = learner.state_dict()
+    for key, tensor in state.items():
+        if key in own and tuple(own[key].shape) != tuple(tensor.shape):
+            raise ValueError(
+                f"tensor {key} has shape {tuple(tensor.shape)}, this run's has "
+                f"{tuple(own[key].shape)}"
+            )
+    for kind, keys in (
+        ("lacks", own.keys() - state.keys()),
+        ("has unknown", state.keys() - own.keys()),
+    ):
+        if keys:
+            raise ValueError(f"it {kind} tensors {', '.join(sorted(keys)[:3])}")
+    learner.load_state_dict({k: v.to(own[k].device) for k, v in state.items()})
+
+
+def misfit(path: Path, run_id: str, exc: BaseException) -> MetaticketError:
+    """The error for a checkpoint that does not fit its run (edited, truncated, another
+    model's), with the detail of ``exc`` on one line."""
+    reason = " ".join(line.strip() for line in str(exc).splitlines())[:300]
+    return MetaticketError(
+        f"Checkpoint {str(path)!r} does not fit run {run_id!r} (damaged, edited or from another "
+        f"run): {type(exc).__name__}: {reason}"
+    )
+
+
 def restore(
     tensors: dict[str, torch.Tensor],
     state: dict[str, Any],
@@ -53,7 +84,7 @@ def restore(
 ) -> Counters:
     """Put a loaded checkpoint's states back; a checkpoint that does not fit them raises
     KeyError, TypeError, ValueError or RuntimeError."""
-    learner.load_state_dict(learner_state(tensors))
+    load_learner(learner, learner_state(tensors))
     checkpoint.optimizer_from_flat(optimizer, _section(tensors, OPTIMIZER), state["optimizer"])
     torch.set_rng_state(tensors["rng/torch"])
     if "rng/cuda" in tensors and device.type == "cuda":

@@ -11,6 +11,8 @@ import typer
 
 from metaticket_core.console import console
 
+DEADLINE = 6 * 3600.0  # seconds: hours at a slow line's speed for the largest archive
+
 data_app = typer.Typer(
     help="Download datasets that have stable public archives (checksums verified), and check a "
     "data root.",
@@ -119,11 +121,20 @@ def data_download_command(
             "~/.cache/metaticket).",
         ),
     ] = None,
+    deadline: Annotated[
+        float,
+        typer.Option(
+            "--deadline",
+            min=1,
+            help="Seconds one archive's download may take at most, however slowly the server "
+            "sends it; run the command again to resume it.",
+        ),
+    ] = DEADLINE,
 ) -> None:
     """Download NAME's archives into --root, verify their MD5 and unpack them safely.
 
     The layout is the one mt train --data-root reads. Run it again to resume an interrupted
-    download."""
+    download, or to unpack an archive that was verified but not unpacked."""
     from metaticket_core.errors import DataError
     from metaticket_core.tasks import default_cache_dir
 
@@ -145,7 +156,7 @@ def data_download_command(
                 f"{', '.join(archive.provides)} away, then run the command again."
             )
         console.print(f"{archive.filename} from {archive.url}", highlight=False, soft_wrap=True)
-        install(archive, root, downloads)
+        install(archive, root, downloads, deadline)
     ready = f"{name} is ready: mt train --dataset {name} --data-root {root}"
     console.print(ready, highlight=False, soft_wrap=True)
     if name in AFTERWARDS:

@@ -7,6 +7,7 @@ already decoded (H, W, C) / (H, W) uint8 array; an optional box crops it first (
 from __future__ import annotations
 
 import io
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Literal
 import numpy as np
 from PIL import Image
 
+from metaticket_core.console import warn
 from metaticket_core.errors import DataError
 
 RESAMPLE = Image.Resampling.LANCZOS
@@ -79,8 +81,16 @@ def _decode(source: Source, preprocess: Preprocess) -> np.ndarray:
     path, box = source if isinstance(source, tuple) else (source, None)
     try:
         raw = io.BytesIO(_bytes(path)) if isinstance(path, bytes | np.ndarray) else path
-        with Image.open(raw) as image:
-            return preprocess(image.crop(box) if box else image)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", Image.DecompressionBombWarning)
+            with Image.open(raw) as image:
+                pixels = preprocess(image.crop(box) if box else image)
+        if any(issubclass(w.category, Image.DecompressionBombWarning) for w in caught):
+            warn(
+                f"image {_where(source)} has {image.width * image.height:,} pixels, more than "
+                f"{Image.MAX_IMAGE_PIXELS:,}: decoding it takes much memory and time."
+            )
+        return pixels
     except Exception as exc:  # Pillow's format plugins raise all kinds on a damaged file
         raise DataError(
             f"Cannot decode image {_where(source)}: {exc}. Replace or delete the file, then rerun."
@@ -112,3 +122,16 @@ def decode_images(paths: Sequence[Path], *, size: int, mode: Literal["L", "RGB"]
 def decode_ink(paths: Sequence[Path], *, size: int) -> np.ndarray:
     """Drawings on light paper as gray (n, 1, size, size) with ink bright (Omniglot polarity)."""
     return 255 - decode_images(paths, size=size, mode="L")
+
+
+def undecodable(paths: Iterable[Path]) -> list[tuple[Path, str]]:
+    """The image files among ``paths`` that do not decode, each with why (``mt data check`` on
+    a folder mt did not unpack, which has no manifest of sizes to compare with)."""
+    bad = []
+    for path in paths:
+        try:
+            with Image.open(path) as image:
+                image.load()
+        except Exception as exc:  # as in _decode: Pillow raises all kinds on a damaged file
+            bad.append((path, " ".join(str(exc).split())[:80] or type(exc).__name__))
+    return bad

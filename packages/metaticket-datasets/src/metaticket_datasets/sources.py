@@ -14,12 +14,15 @@ from urllib.parse import urlsplit
 
 @dataclass(frozen=True)
 class Archive:
-    """One file to fetch and unpack (zip, tar.gz / tgz) or keep as it is (anything else)."""
+    """One file to fetch and unpack (zip, tar.gz / tgz) or keep as it is (anything else).
+    ``images``: the numbers of folders holding images and of image files it unpacks, counted in
+    an unpacked copy, for ``mt data check`` of a folder mt did not unpack (None: not counted)."""
 
     url: str
     md5: str
     checksum_from: str
     provides: tuple[str, ...]
+    images: tuple[int, int] | None = None
     folder: str = ""  # where under the root a file kept as it is goes
 
     @property
@@ -59,10 +62,11 @@ SOURCES: dict[str, tuple[Archive, ...]] = {
             md5,
             TORCHVISION + "omniglot.py (Omniglot.zips_md5)",
             (name,),
+            images,
         )
-        for name, md5 in (
-            ("images_background", "68d2efa1b9178cc56df9314c21c6e718"),
-            ("images_evaluation", "6b91aef0f799c5bb55b94e3f2daec811"),
+        for name, md5, images in (
+            ("images_background", "68d2efa1b9178cc56df9314c21c6e718", (964, 19280)),
+            ("images_evaluation", "6b91aef0f799c5bb55b94e3f2daec811", (659, 13180)),
         )
     )
     + tuple(
@@ -72,7 +76,7 @@ SOURCES: dict[str, tuple[Archive, ...]] = {
             f"MD5 of tristandeleu/pytorch-meta torchmeta/datasets/assets/omniglot/{split}.json "
             f"at commit {TORCHMETA_COMMIT[:7]}",
             (f"{OMNIGLOT_SPLIT}/{split}.json",),
-            OMNIGLOT_SPLIT,
+            folder=OMNIGLOT_SPLIT,
         )
         for split, md5 in (
             ("train", "75b5c96cf5e131cc4ffc2a052b73c42a"),

@@ -39,8 +39,8 @@ PRECISION = Annotated[
 THREADS = Annotated[
     int | None,
     typer.Option(
-        help="Intra-op threads of the process (torch.set_num_threads).",
-        show_default="torch's: one per core",
+        help="Intra-op threads of the process (torch.set_num_threads), at most 4 per core.",
+        show_default="$OMP_NUM_THREADS, else the cores that the load leaves idle",
     ),
 ]
 FORCE = Annotated[bool, typer.Option("--force", help="Replace an existing output file.")]

@@ -38,4 +38,4 @@ def plot_command(
     else:
         written = plot_comparison(runs, output or Path("plots"))
     for path in written:
-        console.print(f"wrote {path}", highlight=False)
+        console.print(f"wrote {path}", highlight=False, soft_wrap=True)

@@ -23,7 +23,8 @@ def register(app: typer.Typer) -> None:
 
 
 def _images(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    """The image files of ``folder``: regular files only (opening a FIFO would block forever)."""
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
 
 
 def support_folders(root: Path) -> dict[str, list[Path]]:
@@ -46,6 +47,11 @@ def query_paths(paths: list[Path]) -> list[Path]:
             found.extend(_images(path))
         elif path.is_file():
             found.append(path)
+        elif path.exists():
+            raise DataError(
+                f"Query {str(path)!r} is not a regular file or folder (give image files or "
+                f"folders)."
+            )
         else:
             raise DataError(f"Query {str(path)!r} does not exist (give image files or folders).")
     if not found:

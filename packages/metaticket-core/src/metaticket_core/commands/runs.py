@@ -6,10 +6,12 @@ from typing import Annotated
 
 import typer
 import yaml
+from rich.markup import escape
 from rich.table import Table
 
-from ..console import console
-from ..runs import list_runs, open_run
+from ..console import console, err_console
+from ..errors import MetaticketError, one_line
+from ..runs import Run, list_runs, open_run
 from .options import DEFAULT_RUNS_DIR, RUN_ID, RUNS_DIR
 
 
@@ -37,12 +39,25 @@ def runs_command(
         table.add_column(column, overflow="fold")
     for column in ("iterations", "best val", "test", "state"):
         table.add_column(column, no_wrap=True)
+    damaged = []
     for run in list_runs(runs_dir):
         if not fnmatch.fnmatchcase(run.id, pattern):
             continue
-        config, status = run.config(), run.status()
-        metric = status.get("val_metric")
-        table.add_row(
+        try:
+            table.add_row(*_row(run))
+        except MetaticketError as exc:  # one damaged folder must not hide the others
+            table.add_row(run.id, *["-"] * 6, "[red]damaged[/]")
+            damaged.append(f"{run.id}: {one_line(exc)}")
+    console.print(table)
+    for line in damaged:
+        err_console.print(f"[red]damaged[/] {escape(line)}", soft_wrap=True, highlight=False)
+
+
+def _row(run: Run) -> list[str]:
+    config, status = run.config(), run.status()
+    metric = status.get("val_metric")
+    try:
+        return [
             run.id,
             config.method,
             config.model,
@@ -51,8 +66,9 @@ def runs_command(
             _score(status.get("best_val"), metric),
             _score(status.get("test"), metric),
             run.state(),
-        )
-    console.print(table)
+        ]
+    except (TypeError, ValueError) as exc:  # a status.json edited to hold other types
+        raise MetaticketError(f"its status.json is damaged ({exc})") from None
 
 
 def show_command(run_id: RUN_ID, runs_dir: RUNS_DIR = DEFAULT_RUNS_DIR) -> None:

@@ -17,9 +17,9 @@ from ..experiment import build
 from ..presets import preset as get_preset
 from ..progress import Progress
 from ..runs import open_run
-from ..sweep_jobs import run_jobs
-from ..sweeps import parse_grid, plan, report_rows, run_sweep, sweep_runs, train_run
-from ..threads import check_count, set_threads
+from ..sweep_jobs import follow_parent, run_jobs
+from ..sweeps import parse_grid, parse_seeds, plan, report_rows, run_sweep, sweep_runs, train_run
+from ..threads import check_count, check_threads, set_threads
 from .options import CONFIG_FILE, DEFAULT_RUNS_DIR, FORCE, RUNS_DIR, SETS, THREADS
 
 
@@ -65,16 +65,13 @@ def sweep_command(
 
     Finished runs are kept and unfinished ones resumed, so re-running a sweep continues it."""
     check_count("--jobs", jobs)
-    check_count("--threads", threads)
+    check_threads(threads)
     base = get_preset(preset) if preset else None if config_file else get_preset("demo")
 
     def configure(point: dict[str, Any]) -> RunConfig:
         return load_config(config_file, sets=set_, preset=base, extra=point)
 
-    try:
-        seed_list = [int(s) for s in seeds.split(",") if s.strip()]
-    except ValueError:
-        raise typer.BadParameter(f"--seeds expects integers like 0,1,2, got {seeds!r}.") from None
+    seed_list = parse_seeds(seeds)
     sweep_id = sweep_id or time.strftime("sweep-%Y%m%d-%H%M%S")
     grid_values = parse_grid(grid or [])
     failed: list[str] = []
@@ -98,9 +95,14 @@ def sweep_job_command(
     run_id: Annotated[str, typer.Argument(help="The run, created by mt sweep.")],
     runs_dir: RUNS_DIR = DEFAULT_RUNS_DIR,
     threads: THREADS = None,
+    parent: Annotated[
+        int | None, typer.Option(help="Stop (as on Ctrl-C) when this process dies.")
+    ] = None,
 ) -> None:
     """One run of mt sweep --jobs, in its own process: trained from its last checkpoint (or from
     the start) and tested, as mt sweep --jobs 1 trains it."""
+    if parent is not None:
+        follow_parent(parent)
     set_threads(threads)
     run = open_run(run_id, runs_dir)
     with Progress(plain=True) as progress:  # the parent reads these lines (sweep_jobs.py)
@@ -124,7 +126,7 @@ def report_command(
     if plot:
         from ..plots import plot_report  # matplotlib: only when asked
 
-        console.print(f"wrote {plot_report(rows, plot, force)}", highlight=False)
+        console.print(f"wrote {plot_report(rows, plot, force)}", highlight=False, soft_wrap=True)
     header = ["configuration", "seeds", "meta-test (mean ± std over seeds)"]
     cells = [
         [

@@ -37,7 +37,9 @@ def export_mask_command(
     run = open_run(run_id, runs_dir)
     path = output or run.path / "mask.safetensors"
     stats = export_mask(run, path, checkpoint, with_scores, with_weights, force)
-    console.print(f"wrote {path} (sparsity {100 * stats['sparsity']:.2f}%)", highlight=False)
+    console.print(
+        f"wrote {path} (sparsity {100 * stats['sparsity']:.2f}%)", highlight=False, soft_wrap=True
+    )
 
 
 def inspect_command(

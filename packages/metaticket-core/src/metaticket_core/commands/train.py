@@ -148,7 +148,8 @@ def _train(
 
         def claim(run: Run | None) -> Run:
             run = held.enter_context((run or create_run(config, runs_dir, run_id)).lock())
-            if run.config().iterations != config.iterations:  # --resume --iterations N
+            stored = run.config()  # --resume --iterations N, --log NAME: kept for the next resume
+            if (stored.iterations, stored.loggers) != (config.iterations, config.loggers):
                 write_json(run.path / "config.json", config.model_dump(mode="json"))
             return run
 
@@ -163,9 +164,9 @@ def _train(
         if run is None:
             run = distributed.from_main(lambda: claim(None), world)
         if world.main:
-            console.print(f"run [bold]{run.id}[/] in {run.path}", highlight=False)
+            console.print(f"run [bold]{run.id}[/] in {run.path}", highlight=False, soft_wrap=True)
             if split := experiment.dataset.describe().get("split"):
-                console.print(f"classes split: {split}", highlight=False)
+                console.print(f"classes split: {split}", highlight=False, soft_wrap=True)
         with Progress(enabled=world.main) as progress:
             result = Trainer(experiment, run, progress, world).complete(resuming)
     if not world.main:
