@@ -1,7 +1,8 @@
 """Run configuration: one validated pydantic model, from defaults < file < flags < ``--set``.
 
-Optimizer settings left at ``None`` take the method's own defaults (Meta-ticket: SGD lr 10 with a
-cosine schedule and warmup; MAML: Adam 1e-3), so one config file can compare methods.
+Optimizer and inner-loop settings left at ``None`` take the method's own defaults (Meta-ticket:
+SGD lr 10 with a cosine schedule and warmup; MAML: Adam 1e-3; both 1 inner step at 0.4, 3 at
+test), so one config file can compare methods.
 
 A method's own settings are ``method_options``, checked by name against the keyword-only
 parameters of its factory (as ``dataset_options`` against its loader's) and by value by the
@@ -59,11 +60,11 @@ class RunConfig(BaseModel):
     )
     meta_batch: int = Field(4, ge=1, le=4096)
 
-    # inner loop
-    inner_lr: float = Field(0.4, ge=0)
-    inner_steps: int = Field(1, ge=0, le=10_000, description="inner steps at meta-train")
-    test_inner_steps: int = Field(
-        3, ge=0, le=10_000, description="inner steps at meta-val and meta-test"
+    # inner loop (None: the method's default, InnerDefaults; MAML and Meta-ticket: 0.4, 1, 3)
+    inner_lr: float | None = Field(None, ge=0)
+    inner_steps: int | None = Field(None, ge=0, le=10_000, description="inner steps at meta-train")
+    test_inner_steps: int | None = Field(
+        None, ge=0, le=10_000, description="inner steps at meta-val and meta-test"
     )
     first_order: bool = False
     batched: Literal["auto", "on", "off"] = Field(

@@ -8,10 +8,10 @@ from typing import Any
 
 from metaticket_core import hookimpl
 from metaticket_core.config import factory_options
+from metaticket_core.ticket import TICKET_OPTIONS
 
 from .maml import anil, boil, maml
 from .metaticket import (
-    OPTIONS,
     metaticket,
     metaticket_boil,
     metaticket_boil_iterand,
@@ -46,6 +46,6 @@ def describe_options(factory: Callable[..., Any]) -> str:
     """The method options ``factory`` takes, with their defaults (``mt list methods -v``)."""
     options = factory_options(factory) or {}
     return (
-        "; ".join(f"{n} (default {json.dumps(d)}): {OPTIONS[n]}" for n, d in options.items())
+        "; ".join(f"{n} (default {json.dumps(d)}): {TICKET_OPTIONS[n]}" for n, d in options.items())
         or "none"
     )
