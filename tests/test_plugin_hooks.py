@@ -13,6 +13,7 @@ import pytest
 import torch
 
 import metaticket_datasets.plugin
+import metaticket_methods.plugin
 import metaticket_models.mlp
 import metaticket_models.plugin
 from metaticket_core import (
@@ -63,7 +64,7 @@ class Everything:
             """Gaussian blobs."""
             return ("blobs", root, options)
 
-        register("blobs", blobs, formats=["generated"])
+        register("blobs", blobs, formats=["generated"], options={"seed": "blob seed"})
 
     @hookimpl
     def register_models(self, register):
@@ -99,7 +100,7 @@ def test_register_datasets():
         assert list_datasets() == ["blobs"]
         entry = datasets().get("blobs")
         assert entry.plugin == "every" and entry.description == "Gaussian blobs."
-        assert entry.info == {"formats": ["generated"]}
+        assert entry.info == {"formats": ["generated"]} and list(entry.options) == ["seed"]
         assert entry.factory(None, cache_dir=Path("c"), seed=1) == ("blobs", None, {"seed": 1})
         assert "generated" in run_cli("list", "datasets", "--verbose").stdout
 
@@ -413,3 +414,74 @@ def test_every_public_member_of_functional_learner_is_in_the_reference():
     missing = sorted(n for n in public if not any(re.search(rf"`{n}[`(]", r) for r in rows))
     assert not missing, f"docs/PLUGINS.md's FunctionalLearner reference lacks {missing}"
     assert {"backbone", "names", "inner_lr", "adapter", "query_losses"} <= public
+
+
+# one option contract for methods, models and datasets -------------------------------------------
+@pytest.fixture
+def builtins():
+    with (
+        registered_plugin(metaticket_models.plugin, "models"),
+        registered_plugin(metaticket_datasets.plugin, "datasets"),
+        registered_plugin(metaticket_methods.plugin, "methods"),
+    ):
+        yield
+
+
+@pytest.mark.parametrize(
+    ("sets", "message"),
+    [
+        (["dataset=omniglot", "dataset_options.sise=28"],
+         "Unknown option 'sise' for dataset 'omniglot'. Did you mean 'size'? It takes: split, "
+         "split_file, rotations, size."),
+        (["model_options.widht=2"],
+         "Unknown option 'widht' for model 'mlp'. Did you mean 'width'? It takes: width."),
+        (["method=maml", "method_options.p_init=0.5"],
+         "Unknown option 'p_init' for method 'maml'. It takes no options."),
+        (["method=maml", "p_init=0.5"],  # Meta-ticket's old top-level name: its alias only
+         "Unknown option 'p_init' for method 'maml'. It takes no options."),
+    ],
+)  # fmt: skip
+def test_options_are_checked_before_any_data_is_read(builtins, sets, message):
+    """Built-in datasets and models too, though their factories take ``**options``: they
+    declare them when registering. No data root is given: nothing is read."""
+    config = load_config(sets=sets)
+    with pytest.raises(ConfigError) as info:
+        config.check_names()
+    assert str(info.value) == message
+
+
+def test_meta_tickets_old_names_stay_its_options_and_old_runs_load(builtins):
+    assert load_config(sets=["p_init=0.5"]).method_options == {"p_init": 0.5}
+    load_config(sets=["method=metaticket+iterand", "iterand_period=7"]).check_names()
+    old = {"method": "maml", "p_init": 0.0, "iterand_period": 1000, "constant_init": None}
+    assert RunConfig(**old).method_options == {}  # an old run's config.json: ignored, as then
+
+
+def test_a_factory_taking_any_keyword_must_declare_its_options():
+    class Loose:
+        @hookimpl
+        def register_models(self, register):
+            register("loose", lambda out, shape, batchnorm="batch", **options: None)
+
+    class Misdeclared:
+        @hookimpl
+        def register_methods(self, register):
+            register("tight", lambda backbone, config, *, rate=1: None, options={"rat": "?"})
+
+    with registered_plugin(Loose(), "loose"), pytest.raises(PluginError, match=r"options=\{"):
+        list_models()
+    with registered_plugin(Misdeclared(), "mis"), pytest.raises(PluginError, match="'rat'"):
+        list_methods()
+
+
+def test_list_verbose_shows_each_option_with_its_default_and_help(builtins):
+    shown = run_cli("list", "methods", "metaticket+iterand", "--verbose").stdout
+    assert "iterand_period (default 1000): IteRand" in " ".join(shown.split())
+    shown = run_cli("list", "models", "mlp", "--verbose").stdout
+    assert "width: width factor" in " ".join(shown.split())
+
+
+def test_batched_on_is_refused_for_a_method_that_runs_its_own_outer_loss(guide_reptile, tmp_path):
+    with pytest.raises(ConfigError, match="batched=on, but method 'reptile'"):
+        build(sinusoid("reptile", batched="on"), cache_dir=tmp_path / "cache")
+    build(sinusoid("reptile", batched="off"), cache_dir=tmp_path / "cache")  # what it does

@@ -179,7 +179,7 @@ class WithOptions(Registered):
 
         register("ticket", ticket)
         register("plain", lambda backbone, config: "plain")
-        register("anything", lambda backbone, config, **options: options)
+        register("anything", lambda backbone, config, **options: options, options={"x": "any"})
 
 
 def test_legacy_settings_are_method_options_from_every_source(tmp_path):
@@ -231,10 +231,10 @@ def test_method_options_are_checked_against_the_factory():
         )
         with pytest.raises(ConfigError, match=r"for method 'plain'\. It takes no options"):
             RunConfig(method="plain", method_options={"rate": 3}).check_names()
-        anything = RunConfig(method="anything", method_options={"x": 1, "p_init": 0.2})
-        assert (
-            method_arguments(anything, methods().get("anything").factory) == anything.method_options
-        )
+        anything = RunConfig(method="anything", method_options={"x": 1})
+        assert method_arguments(anything, methods().get("anything").factory) == {"x": 1}
+        with pytest.raises(ConfigError, match=r"'p_init' for method 'anything'.*takes: x"):
+            RunConfig(method="anything", method_options={"p_init": 0.2}).check_names()
 
 
 def test_legacy_options_a_method_does_not_take_are_left_out():

@@ -56,6 +56,7 @@ class MetaLearner(nn.Module):
 
     outer_defaults: OuterDefaults = OuterDefaults()
     inner_defaults: InnerDefaults = InnerDefaults()
+    batches_tasks: bool = False  # whether ``batched`` (on, off, auto) changes how it runs
 
     @abstractmethod
     def meta_parameters(self) -> list[nn.Parameter]:

@@ -37,6 +37,17 @@ class FusedLearner(FunctionalLearner):
         self.inner_lrs = {n: 0.0 if n in frozen else self.inner_lr for n in self.names}
         self.batched = config.batched
 
+    @property
+    def batches_tasks(self) -> bool:
+        """Whether the meta-batch goes through this class's ``query_losses`` (a subclass that
+        overrides the outer loss runs it its own way)."""
+        kind = type(self)
+        return (
+            kind.query_losses is FusedLearner.query_losses
+            and kind.outer_loss is FunctionalLearner.outer_loss
+            and kind.outer_gradients is FunctionalLearner.outer_gradients
+        )
+
     def inner_rates(self) -> Mapping[str, float]:
         return self.inner_lrs
 
