@@ -181,13 +181,32 @@ def _options_of(method: Any) -> set[str] | None:
         return None
 
 
-def factory_options(factory: Callable[..., Any]) -> dict[str, Any] | None:
-    """The options ``factory`` takes: its keyword-only parameters, with their defaults; None
-    when it takes any (``**options``)."""
-    parameters = inspect.signature(factory).parameters.values()
+# filled by the toolkit, never options: a dataset's cache folder, a backbone's BatchNorm mode
+TOOLKIT_ARGUMENTS = ("cache_dir", "batchnorm")
+
+
+def factory_options(factory: Callable[..., Any], fixed: int = 2) -> dict[str, Any] | None:
+    """The options ``factory`` takes, with their defaults: the parameters it takes by keyword
+    after the ``fixed`` positional ones the toolkit passes (a method's backbone and config; a
+    model's out_features and input_shape; a dataset's root), keyword-only ones as the contract
+    asks, and earlier plugins' other ones; None when it takes any (``**options``)."""
+    try:
+        parameters = list(inspect.signature(factory).parameters.values())
+    except (TypeError, ValueError):  # a builtin or C callable: nothing to read
+        return {}
     if any(p.kind is p.VAR_KEYWORD for p in parameters):
         return None
-    return {p.name: p.default for p in parameters if p.kind is p.KEYWORD_ONLY}
+    kind = inspect.Parameter
+    skipped = [
+        p for p in parameters if p.kind in (kind.POSITIONAL_ONLY, kind.POSITIONAL_OR_KEYWORD)
+    ]
+    return {
+        p.name: p.default
+        for p in parameters
+        if p not in skipped[:fixed]
+        and p.kind in (kind.POSITIONAL_OR_KEYWORD, kind.KEYWORD_ONLY)
+        and p.name not in TOOLKIT_ARGUMENTS
+    }
 
 
 def method_arguments(config: RunConfig, factory: Callable[..., Any]) -> dict[str, Any]:

@@ -19,12 +19,11 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .config import factory_options
 from .errors import MetaticketError, PluginError, UnknownNameError
 from .plugin_manager import PluginManager, plugin_manager
 
-# filled by the toolkit, never options: a dataset's cache folder, a backbone's BatchNorm mode
-TOOLKIT_ARGUMENTS = ("cache_dir", "batchnorm")
-NO_DEFAULT = inspect.Parameter.empty  # a keyword-only parameter without a default: required
+NO_DEFAULT = inspect.Parameter.empty  # an option without a default: required, or unknown
 
 
 @dataclass(frozen=True)
@@ -82,7 +81,7 @@ class Registry:
             )
         if description is None:
             description = (factory.__doc__ or "").strip().splitlines()[0] if factory.__doc__ else ""
-        options = _options(f"{self.kind} {name!r} of plugin {plugin!r}", factory, info)
+        options = _options(self.kind, f"{self.kind} {name!r} of plugin {plugin!r}", factory, info)
         if isinstance(info.get("options"), Mapping):  # shown from ``options`` instead
             info = {k: v for k, v in info.items() if k != "options"}
         self._entries[name] = Entry(name, factory, plugin, description, info, options)
@@ -109,38 +108,37 @@ class Registry:
         return len(self._entries)
 
 
-def _options(what: str, factory: Callable[..., Any], info: dict[str, Any]) -> dict[str, Option]:
-    """The options of ``factory``: its keyword-only parameters and, for one taking ``**kwargs``,
-    the names of ``info["options"]`` (a dict of help by name; a string is help for them all, as
-    earlier releases took it)."""
-    try:
-        parameters = list(inspect.signature(factory).parameters.values())
-    except (TypeError, ValueError):  # a builtin or C callable: nothing to read
-        parameters = []
+# positional arguments the toolkit passes each kind's factory, before any option
+FIXED = {"method": 2, "model": 2, "dataset": 1}
+
+
+def _options(
+    kind: str, what: str, factory: Callable[..., Any], info: dict[str, Any]
+) -> dict[str, Option]:
+    """The options of ``factory`` (config.factory_options) and, for one taking ``**kwargs``,
+    those ``info["options"]`` names (a dict of help by name; a string describes them all, as
+    earlier releases took it). Loggers take none."""
+    if kind not in FIXED:
+        return {}
+    takes = factory_options(factory, FIXED[kind])
     declared = info.get("options")
     helps: Mapping[str, str] = declared if isinstance(declared, Mapping) else {}
-    keywords = {
-        p.name: p.default
-        for p in parameters
-        if p.kind is p.KEYWORD_ONLY and p.name not in TOOLKIT_ARGUMENTS
-    }
-    if any(p.kind is p.VAR_KEYWORD for p in parameters):
-        if not isinstance(declared, Mapping):
-            raise PluginError(
-                f"The factory of {what} takes **kwargs, so it must name its options: "
-                f"register(..., options={{'name': 'help', ...}}) (or {{}} for none)."
-            )
-    else:
-        unknown = [n for n in helps if n not in keywords]
-        if unknown:
-            raise PluginError(
-                f"{what.capitalize()} declares option {unknown[0]!r}, but its factory has no "
-                f"keyword-only parameter of that name (it takes: {', '.join(keywords) or 'none'})."
-            )
-    general = declared if isinstance(declared, str) and len(keywords) == 1 else ""
+    if takes is None and not isinstance(declared, Mapping):
+        raise PluginError(
+            f"The factory of {what} takes **kwargs, so it must name its options: "
+            f"register(..., options={{'name': 'help', ...}}) (or {{}} for none)."
+        )
+    unknown = [n for n in helps if takes is not None and n not in takes]
+    if unknown:
+        raise PluginError(
+            f"{what.capitalize()} declares option {unknown[0]!r}, but its factory takes no "
+            f"such keyword (it takes: {', '.join(takes or {}) or 'none'})."
+        )
+    takes = takes or {}
+    general = declared if isinstance(declared, str) and len(takes) == 1 else ""
     return {
-        n: Option(keywords.get(n, NO_DEFAULT), helps.get(n, general))
-        for n in dict.fromkeys([*keywords, *helps])
+        n: Option(takes.get(n, NO_DEFAULT), helps.get(n, general))
+        for n in dict.fromkeys([*takes, *helps])
     }
 
 
