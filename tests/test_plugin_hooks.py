@@ -4,6 +4,7 @@ run as written. In-process, with inline plugins only (core's own plugin undernea
 from __future__ import annotations
 
 import inspect
+import json
 import re
 import sys
 import types
@@ -485,3 +486,28 @@ def test_batched_on_is_refused_for_a_method_that_runs_its_own_outer_loss(guide_r
     with pytest.raises(ConfigError, match="batched=on, but method 'reptile'"):
         build(sinusoid("reptile", batched="on"), cache_dir=tmp_path / "cache")
     build(sinusoid("reptile", batched="off"), cache_dir=tmp_path / "cache")  # what it does
+
+
+# what a run shows and logs ---------------------------------------------------------------------
+def test_records_say_their_kind_and_show_lists_the_datasets_facts(builtins, tmp_path):
+    """Through the CLI with a plugin logger: every record has ``kind`` train or val; ``--log``'s
+    help names the plugin's logger; ``mt show`` gives the dataset's ``describe()``;
+    ``mt test`` takes ``--threads``."""
+    with registered_plugin(Everything(), "every"):
+        assert "remember" in " ".join(run_cli("train", "--help").stdout.split())
+        runs = str(tmp_path / "runs")
+        trained = run_cli(
+            "train", "--preset", "sinusoid-maml", "--iterations", "4", "--set", "val_interval=2",
+            "--set", "val_episodes=2", "--set", "test_episodes=2", "--runs-dir", runs,
+            "--run-id", "r", "--threads", "1", "--log", "remember",
+        )  # fmt: skip
+        assert trained.exit_code == 0, trained.stderr
+        tested = run_cli("test", "r", "--runs-dir", runs, "--threads", "1", "--episodes", "2")
+        assert tested.exit_code == 0, tested.stderr
+    records = [json.loads(line) for line in (tmp_path / "runs/r/metrics.jsonl").open()]
+    assert [(r["iteration"], r["kind"]) for r in records] == [
+        (1, "train"), (2, "train"), (2, "val"), (3, "train"), (4, "train"), (4, "val")
+    ]  # fmt: skip
+    assert all(list(r)[:2] == ["iteration", "kind"] for r in records)
+    shown = run_cli("show", "r", "--runs-dir", runs)
+    assert shown.exit_code == 0 and "Finn et al. 2017" in shown.stdout, shown.stdout

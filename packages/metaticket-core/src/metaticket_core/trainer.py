@@ -222,6 +222,7 @@ class Trainer:
                 iteration=self.iteration,
                 input_shape=list(self.x.dataset.input_shape),
                 task_type=self.x.dataset.task_type,
+                dataset=self.x.dataset.describe() or None,  # shown by mt show
                 threads=torch.get_num_threads(),
             )
             if self.world.main:
@@ -259,7 +260,7 @@ class Trainer:
         if not log:
             return None
         record = window_record(iteration, self.window, self.x.learner.masks())
-        self._log(record)
+        self._log("train", record)
         self.window = []
         return bar_info(record)
 
@@ -296,6 +297,7 @@ class Trainer:
     def _validate_and_save(self, iteration: int) -> None:
         result = self.validate()
         self._log(
+            "val",
             {
                 "iteration": iteration,
                 f"val_{result.metric}": result.mean,
@@ -338,9 +340,10 @@ class Trainer:
         if self.world.main:
             self.run.update_status(**changes)
 
-    def _log(self, record: dict[str, float], histograms: dict | None = None) -> None:
-        """To every logger (rank 0 alone has any); ``histograms``: mask scores by layer."""
-        self.loggers.log(record)
+    def _log(self, kind: str, record: dict[str, float], histograms: dict | None = None) -> None:
+        """To every logger (rank 0 alone has any), with its ``kind`` (train, val) after the
+        iteration; ``histograms``: mask scores by layer."""
+        self.loggers.log({"iteration": record["iteration"], "kind": kind} | record)
         if histograms:
             self.loggers.histograms(
                 record["iteration"], {f"mask_scores/{k}": v for k, v in histograms.items()}
