@@ -8,6 +8,8 @@ import json
 import re
 import sys
 import types
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -301,15 +303,23 @@ def test_the_new_methods_meta_gradient_equals_finite_differences(guide_method):
 
 
 # the guide's Reptile: an outer update that is not a gradient ----------------------------------
-@pytest.fixture
-def guide_reptile():
-    module = types.ModuleType("reptile")
-    exec(compile(copy_me("reptile.py"), "reptile.py", "exec"), vars(module))
+@contextmanager
+def guide_plugin(block: str, name: str) -> Iterator[types.ModuleType]:
+    """The guide's ``block`` as a module, registered as plugin ``name`` beside the built-in
+    models and datasets."""
+    module = types.ModuleType(block.removesuffix(".py"))
+    exec(compile(copy_me(block), block, "exec"), vars(module))
     with (
-        registered_plugin(module, "reptile"),
+        registered_plugin(module, name),
         registered_plugin(metaticket_models.plugin, "models"),
         registered_plugin(metaticket_datasets.plugin, "datasets"),
     ):
+        yield module
+
+
+@pytest.fixture
+def guide_reptile():
+    with guide_plugin("reptile.py", "reptile") as module:
         yield module
 
 
@@ -369,13 +379,7 @@ def test_reptile_trains_checkpoints_and_stops_on_divergence(guide_reptile, tmp_p
 @pytest.fixture
 def guide_ticket(guide_method, monkeypatch):
     monkeypatch.setitem(sys.modules, "my_method", guide_method)
-    module = types.ModuleType("rates_ticket")
-    exec(compile(copy_me("rates_ticket.py"), "rates_ticket.py", "exec"), vars(module))
-    with (
-        registered_plugin(module, "ratesticket"),
-        registered_plugin(metaticket_models.plugin, "models"),
-        registered_plugin(metaticket_datasets.plugin, "datasets"),
-    ):
+    with guide_plugin("rates_ticket.py", "ratesticket") as module:
         yield module
 
 
