@@ -124,7 +124,7 @@ def stepper(
     batch = random_tasks(CASES[case], CASES[case].meta_batch, seed=1, device=device)
 
     def cloned() -> torch.Tensor:
-        return cloned_maml_loss(learner.backbone, batch, config.inner_lr, config.inner_steps)
+        return cloned_maml_loss(learner.backbone, batch, learner.inner_lr, learner.inner_steps)
 
     return training_step(learner, config, batch, device, cloned if method == CLONED else None)
 

@@ -4,15 +4,19 @@ run as written. In-process, with inline plugins only (core's own plugin undernea
 from __future__ import annotations
 
 import inspect
+import json
 import re
 import sys
 import types
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import torch
 
 import metaticket_datasets.plugin
+import metaticket_methods.plugin
 import metaticket_models.mlp
 import metaticket_models.plugin
 from metaticket_core import (
@@ -36,7 +40,7 @@ from metaticket_core.testing import (
     registered_plugin,
     run_cli,
 )
-from metaticket_core.trainer import Trainer, build
+from metaticket_core.trainer import Trainer, TrainingDiverged, build
 
 GUIDE = Path(__file__).resolve().parents[1] / "docs" / "PLUGINS.md"
 
@@ -63,7 +67,7 @@ class Everything:
             """Gaussian blobs."""
             return ("blobs", root, options)
 
-        register("blobs", blobs, formats=["generated"])
+        register("blobs", blobs, formats=["generated"], options={"seed": "blob seed"})
 
     @hookimpl
     def register_models(self, register):
@@ -99,7 +103,7 @@ def test_register_datasets():
         assert list_datasets() == ["blobs"]
         entry = datasets().get("blobs")
         assert entry.plugin == "every" and entry.description == "Gaussian blobs."
-        assert entry.info == {"formats": ["generated"]}
+        assert entry.info == {"formats": ["generated"]} and list(entry.options) == ["seed"]
         assert entry.factory(None, cache_dir=Path("c"), seed=1) == ("blobs", None, {"seed": 1})
         assert "generated" in run_cli("list", "datasets", "--verbose").stdout
 
@@ -234,20 +238,28 @@ def guide_method():
         yield module
 
 
-def test_the_new_method_is_as_short_as_the_guide_says():
-    lines = len(copy_me("my_method.py").splitlines())
-    claimed = re.search(r"### A new method in (\d+) lines", GUIDE.read_text(encoding="utf-8"))
-    assert claimed and int(claimed.group(1)) == lines < 40
+@pytest.mark.parametrize(
+    ("block", "title", "most"),
+    [("my_method.py", "A new method", 40), ("reptile.py", "Reptile", 40)],
+)
+def test_the_guides_methods_are_as_short_as_it_says(block, title, most):
+    lines = len(copy_me(block).splitlines())
+    claimed = re.search(rf"### {title} in (\d+) lines", GUIDE.read_text(encoding="utf-8"))
+    assert claimed and int(claimed.group(1)) == lines <= most
+
+
+def sinusoid(method: str, **settings) -> RunConfig:
+    """A tiny sinusoid run of ``method``: 4 iterations of 2 tasks."""
+    return load_config(overrides={
+        "method": method, "model": "sine-mlp", "dataset": "sinusoid", "shots": 5, "queries": 5,
+        "meta_batch": 2, "iterations": 4, "val_interval": 2, "val_episodes": 2,
+        "test_episodes": 3, "device": "cpu", **settings,
+    })  # fmt: skip
 
 
 def test_the_new_method_trains_tests_and_checks_its_option(guide_method, tmp_path):
     def config(**options):
-        return load_config(overrides={
-            "method": "maml+lslr", "model": "sine-mlp", "dataset": "sinusoid", "shots": 5,
-            "queries": 5, "meta_batch": 2, "inner_lr": 0.01, "inner_steps": 2, "iterations": 4,
-            "val_interval": 2, "val_episodes": 2, "test_episodes": 3, "device": "cpu",
-            "method_options": options,
-        })  # fmt: skip
+        return sinusoid("maml+lslr", inner_lr=0.01, inner_steps=2, method_options=options)
 
     with (
         registered_plugin(metaticket_models.plugin, "models"),
@@ -288,3 +300,218 @@ def test_the_new_methods_meta_gradient_equals_finite_differences(guide_method):
         for i in range(0, param.numel(), 97):
             numeric = central_difference(lambda: learner.outer_loss(batch)[0].item(), param, i)
             assert param.grad.view(-1)[i].item() == pytest.approx(numeric, rel=1e-5, abs=1e-9)
+
+
+# the guide's Reptile: an outer update that is not a gradient ----------------------------------
+@contextmanager
+def guide_plugin(block: str, name: str) -> Iterator[types.ModuleType]:
+    """The guide's ``block`` as a module, registered as plugin ``name`` beside the built-in
+    models and datasets."""
+    module = types.ModuleType(block.removesuffix(".py"))
+    exec(compile(copy_me(block), block, "exec"), vars(module))
+    with (
+        registered_plugin(module, name),
+        registered_plugin(metaticket_models.plugin, "models"),
+        registered_plugin(metaticket_datasets.plugin, "datasets"),
+    ):
+        yield module
+
+
+@pytest.fixture
+def guide_reptile():
+    with guide_plugin("reptile.py", "reptile") as module:
+        yield module
+
+
+def test_reptiles_step_is_reptile_written_out(guide_reptile, tmp_path):
+    """One trainer step moves phi_0 half way (SGD at 0.5) towards the mean of the parameters
+    that 5 plain SGD steps on each task's support loss reach: the method's own inner-loop
+    defaults, and the trainer's update from the returned directions."""
+    experiment = build(sinusoid("reptile", inner_lr=0.02), cache_dir=tmp_path / "cache")
+    learner = experiment.learner
+    assert (learner.inner_lr, learner.inner_steps, learner.test_inner_steps) == (0.02, 5, 5)
+    trainer = Trainer(experiment, create_run(experiment.config, tmp_path / "runs", "r"))
+    phi0 = {n: p.detach().clone() for n, p in learner.backbone.named_parameters()}
+    tasks = trainer.tasks(1)
+    metrics = trainer.step(1)
+
+    expected = dict(phi0)
+    for task in tasks:
+        phi = dict(phi0)
+        for _ in range(5):
+            leaves = {n: p.detach().requires_grad_() for n, p in phi.items()}
+            out = torch.func.functional_call(learner.backbone, leaves, (task.support_x,))
+            loss = torch.nn.functional.mse_loss(out, task.support_y)
+            grads = torch.autograd.grad(loss, list(leaves.values()))
+            phi = {
+                n: (p - 0.02 * g).detach() for (n, p), g in zip(leaves.items(), grads, strict=True)
+            }
+        expected = {n: expected[n] + 0.5 * (phi[n] - phi0[n]) / len(tasks) for n in expected}
+    for name, param in learner.backbone.named_parameters():
+        assert not torch.equal(param, phi0[name])
+        torch.testing.assert_close(param.detach(), expected[name])
+    assert set(metrics) == {"loss", "mse", "lr"} and metrics["loss"] > 0
+
+
+def test_reptile_trains_checkpoints_and_stops_on_divergence(guide_reptile, tmp_path):
+    config = sinusoid("reptile", inner_lr=0.01, inner_steps=2, test_inner_steps=1)
+    experiment = build(config, cache_dir=tmp_path / "cache")
+    learner = experiment.learner
+    assert (learner.inner_steps, learner.test_inner_steps) == (2, 1)  # the user's settings win
+    trainer = Trainer(experiment, create_run(config, tmp_path / "runs", "r"))
+    trainer.fit()
+    assert trainer.test().metric == "mse"
+    restored = Trainer(build(config, cache_dir=tmp_path / "cache"), trainer.run)
+    restored.restore("last")
+    assert restored.iteration == 4
+    for name, tensor in restored.x.learner.state_dict().items():
+        assert torch.equal(tensor, learner.state_dict()[name]), name
+
+    def diverged(tasks, diagnostics=False):
+        return [torch.zeros_like(p) for p in learner.meta_parameters()], {"loss": float("nan")}
+
+    learner.outer_gradients = diverged
+    with pytest.raises(TrainingDiverged, match="meta-loss became nan at iteration 5"):
+        trainer.step(5)
+
+
+# the guide's ticket: any learner masked by core's Ticket -----------------------------------------
+@pytest.fixture
+def guide_ticket(guide_method, monkeypatch):
+    monkeypatch.setitem(sys.modules, "my_method", guide_method)
+    with guide_plugin("rates_ticket.py", "ratesticket") as module:
+        yield module
+
+
+def test_the_learned_rates_become_a_ticket(guide_ticket, tmp_path):
+    """Masked at p_init, with the scores and the rates meta-learned and phi_0 fixed."""
+    config = sinusoid("maml+lslr+ticket", inner_lr=0.01, method_options={"p_init": 0.5})
+    experiment = build(config, cache_dir=tmp_path / "cache")
+    learner = experiment.learner
+    assert list(learner.backbone.parameters()) == []  # phi_0: buffers, in the state dict
+    learned = [*learner.score_params.values(), *learner.rates.values()]
+    assert [id(p) for p in learner.meta_parameters()] == [id(p) for p in learned]
+    masks = learner.masks()
+    assert list(masks) == learner.masked and learner.masked
+    for mask in masks.values():
+        assert (mask == 0).sum().item() == mask.numel() // 2  # floor(p n) pruned
+    phi0 = {n: t.clone() for n, t in learner.initial_parameters().items()}
+    scores = {n: t.clone() for n, t in learner.scores().items()}
+    rates = {n: r.item() for n, r in learner.inner_rates().items()}
+    assert all(r == pytest.approx(0.01) for r in rates.values())
+    Trainer(experiment, create_run(config, tmp_path / "runs", "r")).fit()
+    assert all(torch.equal(t, phi0[n]) for n, t in learner.initial_parameters().items())
+    assert all(not torch.equal(s, scores[n]) for n, s in learner.scores().items())
+    assert all(learner.inner_rates()[n].item() != r for n, r in rates.items())
+
+
+def test_every_public_member_of_functional_learner_is_in_the_reference():
+    """A public attribute or method added to FunctionalLearner fails here until the guide's
+    reference has a row for it."""
+    from metaticket_core.functional import FunctionalLearner
+
+    learner = FunctionalLearner(metaticket_models.mlp.build_sine_mlp(1, (1,)), RunConfig())
+    public = {n for n in dir(learner) if not n.startswith("_")} - set(dir(torch.nn.Module()))
+    guide = GUIDE.read_text(encoding="utf-8")
+    start = guide.index("### The `FunctionalLearner` reference")
+    section = guide[start : guide.index("\n### ", start + 1)]
+    rows = [line.split("|")[1] for line in section.splitlines() if line.startswith("| `")]
+    missing = sorted(n for n in public if not any(re.search(rf"`{n}[`(]", r) for r in rows))
+    assert not missing, f"docs/PLUGINS.md's FunctionalLearner reference lacks {missing}"
+    assert {"backbone", "names", "inner_lr", "adapter", "query_losses"} <= public
+
+
+# one option contract for methods, models and datasets -------------------------------------------
+@pytest.fixture
+def builtins():
+    with (
+        registered_plugin(metaticket_models.plugin, "models"),
+        registered_plugin(metaticket_datasets.plugin, "datasets"),
+        registered_plugin(metaticket_methods.plugin, "methods"),
+    ):
+        yield
+
+
+@pytest.mark.parametrize(
+    ("sets", "message"),
+    [
+        (["dataset=omniglot", "dataset_options.sise=28"],
+         "Unknown option 'sise' for dataset 'omniglot'. Did you mean 'size'? It takes: split, "
+         "split_file, rotations, size."),
+        (["model_options.widht=2"],
+         "Unknown option 'widht' for model 'mlp'. Did you mean 'width'? It takes: width."),
+        (["method=maml", "method_options.p_init=0.5"],
+         "Unknown option 'p_init' for method 'maml'. It takes no options."),
+        (["method=maml", "p_init=0.5"],  # Meta-ticket's old top-level name: its alias only
+         "Unknown option 'p_init' for method 'maml'. It takes no options."),
+    ],
+)  # fmt: skip
+def test_options_are_checked_before_any_data_is_read(builtins, sets, message):
+    """Built-in datasets and models too, though their factories take ``**options``: they
+    declare them when registering. No data root is given: nothing is read."""
+    config = load_config(sets=sets)
+    with pytest.raises(ConfigError) as info:
+        config.check_names()
+    assert str(info.value) == message
+
+
+def test_meta_tickets_old_names_stay_its_options_and_old_runs_load(builtins):
+    assert load_config(sets=["p_init=0.5"]).method_options == {"p_init": 0.5}
+    load_config(sets=["method=metaticket+iterand", "iterand_period=7"]).check_names()
+    old = {"method": "maml", "p_init": 0.0, "iterand_period": 1000, "constant_init": None}
+    assert RunConfig(**old).method_options == {}  # an old run's config.json: ignored, as then
+
+
+def test_a_factory_taking_any_keyword_must_declare_its_options():
+    class Loose:
+        @hookimpl
+        def register_models(self, register):
+            register("loose", lambda out, shape, batchnorm="batch", **options: None)
+
+    class Misdeclared:
+        @hookimpl
+        def register_methods(self, register):
+            register("tight", lambda backbone, config, *, rate=1: None, options={"rat": "?"})
+
+    with registered_plugin(Loose(), "loose"), pytest.raises(PluginError, match=r"options=\{"):
+        list_models()
+    with registered_plugin(Misdeclared(), "mis"), pytest.raises(PluginError, match="'rat'"):
+        list_methods()
+
+
+def test_list_verbose_shows_each_option_with_its_default_and_help(builtins):
+    shown = run_cli("list", "methods", "metaticket+iterand", "--verbose").stdout
+    assert "iterand_period (default 1000): IteRand" in " ".join(shown.split())
+    shown = run_cli("list", "models", "mlp", "--verbose").stdout
+    assert "width: width factor" in " ".join(shown.split())
+
+
+def test_batched_on_is_refused_for_a_method_that_runs_its_own_outer_loss(guide_reptile, tmp_path):
+    with pytest.raises(ConfigError, match="batched=on, but method 'reptile'"):
+        build(sinusoid("reptile", batched="on"), cache_dir=tmp_path / "cache")
+    build(sinusoid("reptile", batched="off"), cache_dir=tmp_path / "cache")  # what it does
+
+
+# what a run shows and logs ---------------------------------------------------------------------
+def test_records_say_their_kind_and_show_lists_the_datasets_facts(builtins, tmp_path):
+    """Through the CLI with a plugin logger: every record has ``kind`` train or val; ``--log``'s
+    help names the plugin's logger; ``mt show`` gives the dataset's ``describe()``;
+    ``mt test`` takes ``--threads``."""
+    with registered_plugin(Everything(), "every"):
+        assert "remember" in " ".join(run_cli("train", "--help").stdout.split())
+        runs = str(tmp_path / "runs")
+        trained = run_cli(
+            "train", "--preset", "sinusoid-maml", "--iterations", "4", "--set", "val_interval=2",
+            "--set", "val_episodes=2", "--set", "test_episodes=2", "--runs-dir", runs,
+            "--run-id", "r", "--threads", "1", "--log", "remember",
+        )  # fmt: skip
+        assert trained.exit_code == 0, trained.stderr
+        tested = run_cli("test", "r", "--runs-dir", runs, "--threads", "1", "--episodes", "2")
+        assert tested.exit_code == 0, tested.stderr
+    records = [json.loads(line) for line in (tmp_path / "runs/r/metrics.jsonl").open()]
+    assert [(r["iteration"], r["kind"]) for r in records] == [
+        (1, "train"), (2, "train"), (2, "val"), (3, "train"), (4, "train"), (4, "val")
+    ]  # fmt: skip
+    assert all(list(r)[:2] == ["iteration", "kind"] for r in records)
+    shown = run_cli("show", "r", "--runs-dir", runs)
+    assert shown.exit_code == 0 and "Finn et al. 2017" in shown.stdout, shown.stdout

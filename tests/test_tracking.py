@@ -21,8 +21,11 @@ def test_metaticket_run_logs_the_same_numbers_everywhere(mt, tmp_path):
 
     with open(run / "metrics.csv", newline="") as f:
         rows = [(int(r["iteration"]), r["name"], float(r["value"])) for r in csv.DictReader(f)]
-    expected = [(r["iteration"], k, v) for r in records for k, v in r.items() if k != "iteration"]
+    skipped = {"iteration", "kind"}  # the CSV holds the numbers; kind shows in the names
+    expected = [(r["iteration"], k, v) for r in records for k, v in r.items() if k not in skipped]
     assert rows == expected
+    assert {r["kind"] for r in records if "val_loss" in r} == {"val"}
+    assert {r["kind"] for r in records if "val_loss" not in r} == {"train"}
 
     try:
         from tensorboard.backend.event_processing import event_accumulator
@@ -31,7 +34,7 @@ def test_metaticket_run_logs_the_same_numbers_everywhere(mt, tmp_path):
     events = event_accumulator.EventAccumulator(
         str(run / "tensorboard"), size_guidance={"scalars": 0, "histograms": 0}
     ).Reload()
-    names = {k for r in records for k in r} - {"iteration", "time"}
+    names = {k for r in records for k in r} - {"iteration", "time", "kind"}
     assert {"loss", "accuracy", "lr", "sparsity", "val_accuracy", "val_loss"} <= names
     assert set(events.Tags()["scalars"]) == names
     for name in names:

@@ -6,6 +6,7 @@ import torch
 from metaticket_core import hookimpl, presets
 from metaticket_core.config import RunConfig, load_config, method_arguments, parse_set, validate
 from metaticket_core.errors import ConfigError, UnknownNameError
+from metaticket_core.learner import InnerDefaults, MetaLearner, inner_settings
 from metaticket_core.precision import check_precision
 from metaticket_core.registry import methods
 from metaticket_core.testing import registered_plugin
@@ -15,9 +16,36 @@ def test_defaults_are_the_paper_omniglot_setting():
     config = RunConfig()
     assert (config.method, config.model, config.dataset) == ("metaticket", "mlp", "glyphs")
     assert (config.ways, config.shots, config.queries, config.meta_batch) == (5, 5, 5, 4)
-    assert (config.inner_lr, config.inner_steps, config.test_inner_steps) == (0.4, 1, 3)
     assert config.method_options == {} and config.batchnorm == "batch"  # the method's defaults
     assert config.outer_optimizer is None  # the method's default
+    assert (config.inner_lr, config.inner_steps, config.test_inner_steps) == (None, None, None)
+    assert inner_settings(config, MetaLearner) == InnerDefaults(lr=0.4, steps=1, test_steps=3)
+
+
+class FiveSteps(MetaLearner):
+    inner_defaults = InnerDefaults(lr=0.1, steps=5, test_steps=10)
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        ({}, (0.1, 5, 10)),  # the method's own
+        ({"inner_steps": 2}, (0.1, 2, 10)),  # the user's win, one by one
+        ({"inner_lr": 0.4, "inner_steps": 1, "test_inner_steps": 3}, (0.4, 1, 3)),
+    ],
+)
+def test_inner_loop_settings_are_the_methods_unless_set(settings, expected):
+    inner = inner_settings(RunConfig(**settings), FiveSteps)
+    assert (inner.lr, inner.steps, inner.test_steps) == expected
+
+
+def test_presets_and_old_run_configs_keep_their_inner_loop():
+    """A preset states its inner loop, and an old run's config.json holds every value."""
+    config = load_config(preset=presets.preset("sinusoid-maml"))
+    assert (config.inner_lr, config.inner_steps, config.test_inner_steps) == (0.01, 5, 5)
+    old = json.loads(RunConfig().model_dump_json()) | {"inner_lr": 0.4, "inner_steps": 1}
+    inner = inner_settings(validate(old), FiveSteps)
+    assert (inner.lr, inner.steps, inner.test_steps) == (0.4, 1, 10)
 
 
 def test_yaml_file_flags_and_sets_merge_in_order(tmp_path):
@@ -151,7 +179,7 @@ class WithOptions(Registered):
 
         register("ticket", ticket)
         register("plain", lambda backbone, config: "plain")
-        register("anything", lambda backbone, config, **options: options)
+        register("anything", lambda backbone, config, **options: options, options={"x": "any"})
 
 
 def test_legacy_settings_are_method_options_from_every_source(tmp_path):
@@ -203,10 +231,10 @@ def test_method_options_are_checked_against_the_factory():
         )
         with pytest.raises(ConfigError, match=r"for method 'plain'\. It takes no options"):
             RunConfig(method="plain", method_options={"rate": 3}).check_names()
-        anything = RunConfig(method="anything", method_options={"x": 1, "p_init": 0.2})
-        assert (
-            method_arguments(anything, methods().get("anything").factory) == anything.method_options
-        )
+        anything = RunConfig(method="anything", method_options={"x": 1})
+        assert method_arguments(anything, methods().get("anything").factory) == {"x": 1}
+        with pytest.raises(ConfigError, match=r"'p_init' for method 'anything'.*takes: x"):
+            RunConfig(method="anything", method_options={"p_init": 0.2}).check_names()
 
 
 def test_legacy_options_a_method_does_not_take_are_left_out():

@@ -72,12 +72,14 @@ def fit(settings, tmp_path, run_id, interrupt_at=None, monkeypatch=None):
 
 
 def csv_records(run):
-    """metrics.csv folded back into one dict per (iteration, kind of record), in file order."""
+    """metrics.csv folded back into one dict per (iteration, kind of record), in file order; the
+    CSV holds numbers only, and a record's kind shows in its names (val_...)."""
     records: dict = {}
     with open(run.path / "metrics.csv", newline="") as f:
         for row in csv.DictReader(f):
-            key = (int(row["iteration"]), row["name"].startswith("val_"))
-            records.setdefault(key, {"iteration": int(row["iteration"])})[row["name"]] = float(
+            kind = "val" if row["name"].startswith("val_") else "train"
+            record = {"iteration": int(row["iteration"]), "kind": kind}
+            records.setdefault((record["iteration"], kind), record)[row["name"]] = float(
                 row["value"]
             )
     return list(records.values())
@@ -150,7 +152,7 @@ def event_accumulator(run):
 def assert_scalars_equal_jsonl(run):
     events = event_accumulator(run)
     records = run.metrics()
-    names = {k for r in records for k in r} - {"iteration", "time"}
+    names = {k for r in records for k in r} - {"iteration", "time", "kind"}
     assert set(events.Tags()["scalars"]) == names
     for name in names:
         expected = [(r["iteration"], np.float32(r[name])) for r in records if name in r]

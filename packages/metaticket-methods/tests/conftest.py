@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from metaticket_core.backbone import Backbone
-from metaticket_core.config import RunConfig, method_arguments
+from metaticket_core.config import RunConfig, factory_options
 from metaticket_core.learner import MetaLearner
 from metaticket_core.tasks import Task
 
@@ -90,9 +90,12 @@ def config() -> Callable[..., RunConfig]:
 @pytest.fixture
 def build() -> Callable[..., MetaLearner]:
     def make(factory: Callable[..., MetaLearner], backbone: Backbone, config: RunConfig):
-        """``factory`` on ``backbone`` as the trainer calls it: with the config's method
-        options (here mostly spelt the legacy way, ``config(p_init=0.5)``)."""
-        return factory(backbone, config, **method_arguments(config, factory))
+        """``factory`` on ``backbone`` with those of the config's method options it takes
+        (here mostly spelt the legacy way, ``config(p_init=0.5)``): one config serves several
+        methods in these tests, where the trainer refuses an option a method does not take."""
+        takes = factory_options(factory)
+        options = {k: v for k, v in config.method_options.items() if k in takes}
+        return factory(backbone, config, **options)
 
     return make
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import pytest
 import torch
 
-from metaticket_core.config import method_arguments
 from metaticket_core.tasks import Task
 from metaticket_methods.batched import AUTO_MAX_WEIGHTS, use_batched
 from metaticket_methods.maml import boil, maml
@@ -23,8 +22,8 @@ def regression_tasks(n: int, points: int = 5, seed: int = 2) -> list[Task]:
     return [Task(draw(), draw(), draw(), draw()) for _ in range(n)]
 
 
-def meta_gradient(factory, backbone, cfg, batch):
-    learner = factory(backbone, cfg, **method_arguments(cfg, factory))
+def meta_gradient(build, factory, backbone, cfg, batch):
+    learner = build(factory, backbone, cfg)
     loss, metrics = learner.outer_loss(batch, diagnostics=True)
     params = [p for p in learner.meta_parameters() if p.requires_grad]
     return loss, metrics, torch.autograd.grad(loss, params)
@@ -38,7 +37,7 @@ FACTORIES = [maml, boil, metaticket, metaticket_boil, metaticket_reg]
 @pytest.mark.parametrize("first_order", [False, True])
 @pytest.mark.parametrize("steps", [1, 2])
 def test_batched_meta_gradient_equals_the_loop(
-    tiny, config, tasks, factory, batchnorm, first_order, steps
+    build, tiny, config, tasks, factory, batchnorm, first_order, steps
 ):
     if batchnorm:  # classification through BatchNorm with each task's batch statistics
         batch, shape = tasks(n=3), {"hidden": 5}
@@ -47,7 +46,9 @@ def test_batched_meta_gradient_equals_the_loop(
     results = {}
     for setting in ("off", "on"):
         cfg = config(p_init=0.4, inner_steps=steps, first_order=first_order, batched=setting)
-        results[setting] = meta_gradient(factory, tiny(batchnorm=batchnorm, **shape), cfg, batch)
+        results[setting] = meta_gradient(
+            build, factory, tiny(batchnorm=batchnorm, **shape), cfg, batch
+        )
     (loop_loss, loop_metrics, loop_grads), (loss, metrics, grads) = results["off"], results["on"]
     torch.testing.assert_close(loss, loop_loss, rtol=1e-12, atol=1e-14)
     assert metrics.keys() == loop_metrics.keys()

@@ -8,6 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from metaticket_core.config import method_arguments
 from metaticket_core.errors import ConfigError
 from metaticket_methods.metaticket import (
     IteRand,
@@ -180,8 +181,8 @@ def test_iterand_rate_extremes(build, tiny, config, rate):
         assert (after[name][pruned] != before[name][pruned]).all().item() == (rate == 1.0)
 
 
-def test_plain_metaticket_ignores_iterand_settings(build, tiny, config):
-    learner = build(metaticket, tiny(), config(p_init=0.5, iterand_period=1, iterand_rate=1.0))
+def test_plain_metaticket_redraws_nothing(build, tiny, config):
+    learner = build(metaticket, tiny(), config(p_init=0.5))
     before = {n: v.clone() for n, v in learner.initial_parameters().items()}
     learner.after_step(1)
     assert all(torch.equal(v, before[n]) for n, v in learner.initial_parameters().items())
@@ -276,9 +277,11 @@ def test_invalid_option_values_are_refused_on_one_line(tiny, options, message, c
 
 
 def test_each_method_takes_the_options_it_uses(build, tiny, config):
-    """Built as the trainer builds them: a legacy setting a method does not use is left out,
-    any other unknown option refused with the closest name."""
-    assert build(metaticket, tiny(), config(iterand_period=5)).iterand is None
+    """Checked as the trainer checks them: a legacy setting is an option of the methods that
+    take it and refused by the others, any unknown option with the closest name."""
+    with pytest.raises(ConfigError, match="'iterand_period' for method 'metaticket'"):
+        method_arguments(config(iterand_period=5), metaticket)
+    assert method_arguments(config(iterand_period=5), metaticket_reg) == {"iterand_period": 5}
     assert build(metaticket_reg, tiny(), config(iterand_period=5)).iterand == IteRand(5, 1.0)
     with pytest.raises(ConfigError, match=r"Unknown option 'p_int'.*Did you mean 'p_init'\?"):
-        build(metaticket, tiny(), config(method_options={"p_int": 0.5}))
+        method_arguments(config(method_options={"p_int": 0.5}), metaticket)

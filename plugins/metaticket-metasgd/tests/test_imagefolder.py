@@ -8,6 +8,7 @@ import struct
 import pytest
 import torch
 
+from metaticket_core.config import RunConfig
 from metaticket_core.errors import ConfigError, DataError
 from metaticket_metasgd.imagefolder import load
 
@@ -76,13 +77,18 @@ def test_bad_layouts_name_the_path_and_the_expected_layout(image_root, damage, m
         assert "<root>/<class>/<image>" in str(info.value)
 
 
-def test_missing_root_and_bad_options(tmp_path):
+def test_missing_root_and_bad_options(tmp_path, metasgd_plugin):
     with pytest.raises(DataError, match="needs --data-root; expected <root>/<class>/<image>"):
         load(None)
     with pytest.raises(DataError, match=f"{tmp_path / 'absent'} is not a folder"):
         load(tmp_path / "absent")
-    with pytest.raises(ConfigError, match="no option 'sise'"):
-        load(tmp_path, sise=3)
+    misspelt = RunConfig(
+        method="metasgd", model="tiny-conv", dataset="image-folder", dataset_options={"sise": 3}
+    )
+    with pytest.raises(
+        ConfigError, match=r"'sise' for dataset 'image-folder'\. Did you mean 'size'"
+    ):
+        misspelt.check_names()  # by mt, before any image is read
     with pytest.raises(ConfigError, match="channels must be 1 or 3"):
         load(tmp_path, channels=2)
 

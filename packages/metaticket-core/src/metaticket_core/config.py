@@ -1,12 +1,14 @@
 """Run configuration: one validated pydantic model, from defaults < file < flags < ``--set``.
 
-Optimizer settings left at ``None`` take the method's own defaults (Meta-ticket: SGD lr 10 with a
-cosine schedule and warmup; MAML: Adam 1e-3), so one config file can compare methods.
+Optimizer and inner-loop settings left at ``None`` take the method's own defaults (Meta-ticket:
+SGD lr 10 with a cosine schedule and warmup; MAML: Adam 1e-3; both 1 inner step at 0.4, 3 at
+test), so one config file can compare methods.
 
-A method's own settings are ``method_options``, checked by name against the keyword-only
-parameters of its factory (as ``dataset_options`` against its loader's) and by value by the
-method. Meta-ticket's four settings were top-level fields before; ``LEGACY_METHOD_OPTIONS``
-keeps those names working.
+A method's own settings are ``method_options``, checked by name against the options its
+registration declares (registry.py: the factory's keyword-only parameters), as
+``model_options`` and ``dataset_options`` against their factories', before any data is read,
+and by value by the factory. Meta-ticket's four settings were top-level fields before;
+``LEGACY_METHOD_OPTIONS`` keeps those names as aliases of the methods that take them.
 """
 
 from __future__ import annotations
@@ -21,14 +23,15 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .errors import ConfigError, did_you_mean
+from .errors import ConfigError, MetaticketError, did_you_mean
 from .precision import Precision
 from .presets import Preset
 from .tasks import EpisodeShape
 
 # Meta-ticket's settings from when they were fields of RunConfig. Still read at the top level of
-# a file, --set, a sweep's grid and the config.json of older runs, as method_options.<name>; a
-# method that does not take one leaves it out, as every method then ignored those it did not use.
+# a file, --set and a sweep's grid as method_options.<name>, refused like any option for a
+# method that does not take it; the config.json of older runs lists all four whatever the
+# method, so there those a method does not take are left out (as it then ignored them).
 LEGACY_METHOD_OPTIONS = ("p_init", "iterand_period", "iterand_rate", "constant_init")
 
 
@@ -59,11 +62,11 @@ class RunConfig(BaseModel):
     )
     meta_batch: int = Field(4, ge=1, le=4096)
 
-    # inner loop
-    inner_lr: float = Field(0.4, ge=0)
-    inner_steps: int = Field(1, ge=0, le=10_000, description="inner steps at meta-train")
-    test_inner_steps: int = Field(
-        3, ge=0, le=10_000, description="inner steps at meta-val and meta-test"
+    # inner loop (None: the method's default, InnerDefaults; MAML and Meta-ticket: 0.4, 1, 3)
+    inner_lr: float | None = Field(None, ge=0)
+    inner_steps: int | None = Field(None, ge=0, le=10_000, description="inner steps at meta-train")
+    test_inner_steps: int | None = Field(
+        None, ge=0, le=10_000, description="inner steps at meta-val and meta-test"
     )
     first_order: bool = False
     batched: Literal["auto", "on", "off"] = Field(
@@ -123,8 +126,11 @@ class RunConfig(BaseModel):
         if not isinstance(options, dict):  # nothing to fold, or a field error to report
             return data
         data, options = dict(data), dict(options)
+        takes = _options_of(data["method"]) if "method" in data else None
         for name in legacy:
             value = data.pop(name)
+            if takes is not None and name not in takes:
+                continue
             if name in options and options[name] != value:
                 raise ConfigError(
                     f"Method option {name} is set twice, to {value!r} and as "
@@ -168,43 +174,70 @@ class RunConfig(BaseModel):
 
     def check_names(self) -> None:
         """Raise UnknownNameError (with a suggestion) for an unregistered method, model, dataset
-        or logger; ConfigError for a logger whose package is missing, or a method or dataset
-        option its factory does not take (before any data is read, so that ``mt config`` and
-        ``mt train`` refuse the same configs)."""
+        or logger; ConfigError for a logger whose package is missing, or a method, model or
+        dataset option its registration does not declare (before any data is read, so that
+        ``mt config`` and ``mt train`` refuse the same configs)."""
         from .loggers import check_loggers
         from .registry import datasets, methods, models
 
         method_arguments(self, methods().get(self.method).factory)
-        models().get(self.model)
-        takes = factory_options(datasets().get(self.dataset).factory)
-        if takes is not None:
-            check_options(f"dataset {self.dataset!r}", self.dataset_options, list(takes))
+        model = models().get(self.model)
+        check_options(f"model {self.model!r}", self.model_options, list(model.options))
+        dataset = datasets().get(self.dataset)
+        check_options(f"dataset {self.dataset!r}", self.dataset_options, list(dataset.options))
         check_loggers(self.loggers)
 
 
-def factory_options(factory: Callable[..., Any]) -> dict[str, Any] | None:
-    """The options ``factory`` takes: its keyword-only parameters, with their defaults; None
-    when it takes any (``**options``)."""
-    parameters = inspect.signature(factory).parameters.values()
+def _options_of(method: Any) -> set[str] | None:
+    """The options ``method`` takes; None when it is not registered (then all are kept, and the
+    unknown name is reported by ``check_names``)."""
+    from .registry import methods
+
+    try:
+        return set(methods().get(method).options)
+    except (MetaticketError, TypeError):
+        return None
+
+
+# filled by the toolkit, never options: a dataset's cache folder, a backbone's BatchNorm mode
+TOOLKIT_ARGUMENTS = ("cache_dir", "batchnorm")
+
+
+def factory_options(factory: Callable[..., Any], fixed: int = 2) -> dict[str, Any] | None:
+    """The options ``factory`` takes, with their defaults: the parameters it takes by keyword
+    after the ``fixed`` positional ones the toolkit passes (a method's backbone and config; a
+    model's out_features and input_shape; a dataset's root), keyword-only ones as the contract
+    asks, and earlier plugins' other ones; None when it takes any (``**options``)."""
+    try:
+        parameters = list(inspect.signature(factory).parameters.values())
+    except (TypeError, ValueError):  # a builtin or C callable: nothing to read
+        return {}
     if any(p.kind is p.VAR_KEYWORD for p in parameters):
         return None
-    return {p.name: p.default for p in parameters if p.kind is p.KEYWORD_ONLY}
+    kind = inspect.Parameter
+    skipped = [
+        p for p in parameters if p.kind in (kind.POSITIONAL_ONLY, kind.POSITIONAL_OR_KEYWORD)
+    ]
+    return {
+        p.name: p.default
+        for p in parameters
+        if p not in skipped[:fixed]
+        and p.kind in (kind.POSITIONAL_OR_KEYWORD, kind.KEYWORD_ONLY)
+        and p.name not in TOOLKIT_ARGUMENTS
+    }
 
 
 def method_arguments(config: RunConfig, factory: Callable[..., Any]) -> dict[str, Any]:
     """``config.method_options`` as the keyword arguments the method's ``factory`` is called
-    with: an option it does not take is a ConfigError naming the closest, but a legacy one
-    (``LEGACY_METHOD_OPTIONS``) is left out."""
+    with: an option it does not take (one that a factory taking ``**kwargs`` did not declare
+    when registered) is a ConfigError naming the closest."""
+    from .registry import methods
+
     takes = factory_options(factory)
     if takes is None:
-        return dict(config.method_options)
-    options = {
-        k: v
-        for k, v in config.method_options.items()
-        if k in takes or k not in LEGACY_METHOD_OPTIONS
-    }
-    check_options(f"method {config.method!r}", options, list(takes))
-    return options
+        takes = methods().get(config.method).options
+    check_options(f"method {config.method!r}", config.method_options, list(takes))
+    return dict(config.method_options)
 
 
 def check_options(owner: str, options: dict[str, Any], known: list[str]) -> None:

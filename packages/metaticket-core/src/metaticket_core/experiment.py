@@ -66,4 +66,9 @@ def build(config: RunConfig, cache_dir: Path | None = None, world: World = SINGL
     backbone = build_backbone(config, dataset.input_shape, dataset.task_type)
     factory = methods().get(config.method).factory
     learner = factory(backbone, config, **method_arguments(config, factory))
+    if config.batched == "on" and not learner.batches_tasks:
+        raise ConfigError(
+            f"batched=on, but method {config.method!r} runs its meta-batch its own way (it "
+            f"overrides the outer loss); leave batched at auto."
+        )
     return Experiment(config, dataset, learner.to(device), device)

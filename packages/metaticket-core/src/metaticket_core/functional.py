@@ -23,7 +23,7 @@ from torch.func import functional_call
 
 from .backbone import Backbone
 from .config import RunConfig
-from .learner import MetaLearner
+from .learner import MetaLearner, inner_settings
 from .tasks import Task
 
 Params = dict[str, torch.Tensor]  # tensors by backbone parameter name
@@ -146,10 +146,15 @@ class FunctionalLearner(MetaLearner):
         super().__init__()
         self.backbone = backbone
         self.names = [n for n, _ in backbone.named_parameters()]  # phi_0's, even once buffers
-        self.inner_lr = config.inner_lr
-        self.inner_steps = config.inner_steps
-        self.test_inner_steps = config.test_inner_steps
+        inner = inner_settings(config, self)  # the method's defaults, the config's settings
+        self.inner_lr = inner.lr
+        self.inner_steps = inner.steps
+        self.test_inner_steps = inner.test_steps
         self.first_order = config.first_order
+
+    def meta_parameters(self) -> list[torch.nn.Parameter]:
+        """The backbone's parameters (MAML; fixed ones are buffers)."""
+        return list(self.backbone.parameters())
 
     def start(self) -> tuple[Params, Params]:
         """phi_0 by parameter name (backbone parameters, or buffers for fixed weights) and the

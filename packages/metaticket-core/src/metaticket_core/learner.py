@@ -10,12 +10,33 @@ torch's global generator, which the trainer seeds and checkpoints.
 from __future__ import annotations
 
 from abc import abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
 from .tasks import Task
+
+if TYPE_CHECKING:
+    from .config import RunConfig
+
+
+@dataclass(frozen=True)
+class InnerDefaults:
+    """A method's inner-loop defaults, overridable by config (``inner_lr``, ``inner_steps``,
+    ``test_inner_steps``): Reptile wants several steps where MAML's paper setting takes one."""
+
+    lr: float = 0.4
+    steps: int = 1  # at meta-train
+    test_steps: int = 3  # at meta-val, meta-test and ``mt predict``
+
+
+def inner_settings(config: RunConfig, learner: type[MetaLearner] | MetaLearner) -> InnerDefaults:
+    """The learner's inner-loop defaults with whatever the config sets explicitly."""
+    chosen = {"lr": config.inner_lr, "steps": config.inner_steps,
+              "test_steps": config.test_inner_steps}  # fmt: skip
+    return replace(learner.inner_defaults, **{k: v for k, v in chosen.items() if v is not None})
 
 
 @dataclass(frozen=True)
@@ -34,12 +55,13 @@ class MetaLearner(nn.Module):
     """Holds the backbone and the meta-parameters; its ``state_dict`` is the whole checkpoint."""
 
     outer_defaults: OuterDefaults = OuterDefaults()
+    inner_defaults: InnerDefaults = InnerDefaults()
+    batches_tasks: bool = False  # whether ``batched`` (on, off, auto) changes how it runs
 
     @abstractmethod
     def meta_parameters(self) -> list[nn.Parameter]:
         """What the outer optimizer updates (MAML: all of phi_0; Meta-ticket: the scores)."""
 
-    @abstractmethod
     def outer_loss(
         self, tasks: list[Task], diagnostics: bool = False
     ) -> tuple[torch.Tensor, dict[str, float]]:
@@ -47,7 +69,31 @@ class MetaLearner(nn.Module):
         backward), and metrics: ``loss``, ``accuracy`` (classification) and, with
         ``diagnostics``, ``grad/<parameter>``: mean absolute inner-loop task gradient of each
         parameter. They cost a pass over every weight per task, so the trainer asks for them
-        only on the iterations it logs."""
+        only on the iterations it logs. Called by ``outer_gradients``; a learner that overrides
+        that need not implement it."""
+        raise NotImplementedError(f"{type(self).__name__} implements neither outer_loss nor "
+                                  "outer_gradients")  # fmt: skip
+
+    def outer_gradients(
+        self, tasks: list[Task], diagnostics: bool = False
+    ) -> tuple[list[torch.Tensor | None], dict[str, float]]:
+        """The outer update's direction for each of ``meta_parameters()`` (None: no update; the
+        outer optimizer steps against it, as against a gradient) and the metrics, ``loss``
+        among them (a non-finite one stops the run). By default the gradients of
+        ``outer_loss``; override it for an outer update that is not a gradient (Reptile: phi_0
+        minus the adapted parameters), and leave ``outer_loss`` unimplemented."""
+        loss, metrics = self.outer_loss(tasks, diagnostics)
+        params = self.meta_parameters()
+        # only the meta-parameters: fixed tensors that the inner loop differentiates
+        # (Meta-ticket's random weights, biases, BatchNorm, head) would get outer gradients too
+        wanted = [p for p in params if p.requires_grad]
+        with torch.autocast(loss.device.type, enabled=False):  # backward outside autocast
+            grads = iter(torch.autograd.grad(loss, wanted, allow_unused=True))
+        # the loss that was differentiated is the one checked for divergence
+        return [next(grads) if p.requires_grad else None for p in params], {
+            **metrics,
+            "loss": loss.item(),
+        }
 
     @abstractmethod
     def evaluate(self, task: Task) -> dict[str, float]:

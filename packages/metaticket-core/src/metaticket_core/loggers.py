@@ -34,7 +34,8 @@ class Logger:
     """Receives what a run logs; every method is a no-op, override what you need."""
 
     def log(self, record: Mapping[str, float]) -> None:
-        """One record: ``iteration`` and metrics (a logged training window, or a validation)."""
+        """One record: ``iteration``, ``kind`` (``"train"``: a logged training window, or
+        ``"val"``: a validation; the only value that is not a number) and metrics."""
 
     def histograms(self, iteration: int, values: Mapping[str, torch.Tensor]) -> None:
         """Tensors to histogram, by tag, at each validation (``mask_scores/<layer>``)."""
@@ -92,7 +93,7 @@ class CsvLogger(Logger):
         self.writer.writerows(
             (iteration, name, repr(float(value)))
             for name, value in record.items()
-            if name != "iteration"
+            if name not in ("iteration", "kind")
         )
         self.file.flush()
 

@@ -3,17 +3,40 @@ hooks.
 
 Each registry is built once per set of plugins: the plugin manager keeps it until a plugin is
 registered or unregistered (as tests do), so every lookup after that sees the new set.
+
+Options (``method_options``, ``model_options``, ``dataset_options``) follow one contract: the
+factory's keyword-only parameters, with their defaults, and the help given once at
+registration (``options={name: help}``); a factory taking ``**kwargs`` must name its options
+there. The registry holds them, so that core checks a config's options before any data is read
+and ``mt list <kind> --verbose`` lists them.
 """
 
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Callable, Iterator
+import inspect
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .config import factory_options
 from .errors import MetaticketError, PluginError, UnknownNameError
 from .plugin_manager import PluginManager, plugin_manager
+
+NO_DEFAULT = inspect.Parameter.empty  # an option without a default: required, or unknown
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option of a factory: its default (``NO_DEFAULT``: required, or known only to a
+    factory taking ``**kwargs``) and its help."""
+
+    default: Any = NO_DEFAULT
+    help: str = ""
+
+    def describe(self, name: str) -> str:
+        default = "" if self.default is NO_DEFAULT else f" (default {self.default!r})"
+        return f"{name}{default}{': ' + self.help if self.help else ''}"
 
 
 @dataclass(frozen=True)
@@ -25,6 +48,7 @@ class Entry:
     plugin: str
     description: str = ""
     info: dict[str, Any] = field(default_factory=dict)
+    options: dict[str, Option] = field(default_factory=dict)
 
 
 class Registry:
@@ -57,7 +81,10 @@ class Registry:
             )
         if description is None:
             description = (factory.__doc__ or "").strip().splitlines()[0] if factory.__doc__ else ""
-        self._entries[name] = Entry(name, factory, plugin, description, info)
+        options = _options(self.kind, f"{self.kind} {name!r} of plugin {plugin!r}", factory, info)
+        if isinstance(info.get("options"), Mapping):  # shown from ``options`` instead
+            info = {k: v for k, v in info.items() if k != "options"}
+        self._entries[name] = Entry(name, factory, plugin, description, info, options)
 
     def get(self, name: str) -> Entry:
         try:
@@ -79,6 +106,40 @@ class Registry:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+# positional arguments the toolkit passes each kind's factory, before any option
+FIXED = {"method": 2, "model": 2, "dataset": 1}
+
+
+def _options(
+    kind: str, what: str, factory: Callable[..., Any], info: dict[str, Any]
+) -> dict[str, Option]:
+    """The options of ``factory`` (config.factory_options) and, for one taking ``**kwargs``,
+    those ``info["options"]`` names (a dict of help by name; a string describes them all, as
+    earlier releases took it). Loggers take none."""
+    if kind not in FIXED:
+        return {}
+    takes = factory_options(factory, FIXED[kind])
+    declared = info.get("options")
+    helps: Mapping[str, str] = declared if isinstance(declared, Mapping) else {}
+    if takes is None and not isinstance(declared, Mapping):
+        raise PluginError(
+            f"The factory of {what} takes **kwargs, so it must name its options: "
+            f"register(..., options={{'name': 'help', ...}}) (or {{}} for none)."
+        )
+    unknown = [n for n in helps if takes is not None and n not in takes]
+    if unknown:
+        raise PluginError(
+            f"{what.capitalize()} declares option {unknown[0]!r}, but its factory takes no "
+            f"such keyword (it takes: {', '.join(takes or {}) or 'none'})."
+        )
+    takes = takes or {}
+    general = declared if isinstance(declared, str) and len(takes) == 1 else ""
+    return {
+        n: Option(takes.get(n, NO_DEFAULT), helps.get(n, general))
+        for n in dict.fromkeys([*takes, *helps])
+    }
 
 
 HOOKS = {

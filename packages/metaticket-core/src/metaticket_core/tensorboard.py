@@ -26,7 +26,7 @@ class TensorBoardLogger(Logger):
     def log(self, record: Mapping[str, float]) -> None:
         step, walltime = int(record["iteration"]), record.get("time")
         for name, value in record.items():
-            if name not in ("iteration", "time"):
+            if name not in ("iteration", "time", "kind"):
                 self.writer.add_scalar(name, value, step, walltime=walltime)
 
     def histograms(self, iteration: int, values: Mapping[str, torch.Tensor]) -> None:

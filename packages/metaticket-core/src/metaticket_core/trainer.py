@@ -66,7 +66,6 @@ class Trainer:
         self.progress = progress or Progress(enabled=False)
         self.outer = outer_settings(self.config, experiment.learner)
         self.meta_parameters = experiment.learner.meta_parameters()
-        self.differentiated = [p for p in self.meta_parameters if p.requires_grad]
         self.optimizer = make_optimizer(self.meta_parameters, self.outer)
         # ranks see different tasks: their running statistics are averaged with the gradients
         self.running_stats = [
@@ -155,13 +154,11 @@ class Trainer:
         with self.interrupts.interruptible():
             tasks = self.tasks(iteration)
             with autocast(self.config.precision, self.x.device):
-                loss, metrics = self.x.learner.outer_loss(tasks, diagnostics)
+                grads, metrics = self.x.learner.outer_gradients(tasks, diagnostics)
             self.optimizer.zero_grad(set_to_none=True)
-            # only the meta-parameters: fixed tensors that the inner loop differentiates
-            # (Meta-ticket's random weights, biases, BatchNorm, head) would otherwise get outer
-            # gradients too
-            loss.backward(inputs=self.differentiated)
-            loss_value, metrics = self._average(loss, metrics)
+            for param, grad in zip(self.meta_parameters, grads, strict=True):
+                param.grad = grad
+            loss_value, metrics = self._average(metrics)
         if not math.isfinite(loss_value):
             kept = (
                 f"the last good checkpoint (iteration {self.checkpointed}) is kept"
@@ -174,29 +171,26 @@ class Trainer:
             )
         if self.config.outer_guard is not None:  # after averaging: every rank scales alike
             guarded = guard_(
-                self.differentiated, self.config.outer_guard, self.config.outer_guard_to
+                self.meta_parameters, self.config.outer_guard, self.config.outer_guard_to
             )
             metrics["guarded"] = guarded.item()
         self.optimizer.step()
         self.x.learner.after_step(iteration)
         return {**metrics, "lr": self.outer.lr * factor}
 
-    def _average(
-        self, loss: torch.Tensor, metrics: dict[str, float]
-    ) -> tuple[float, dict[str, float]]:
-        """Mean over the ranks of the meta-gradients, loss, metrics and BatchNorm running
-        statistics, in one all_reduce: each rank's loss is the mean over its equal share of
-        tasks, so the mean of the gradients is the gradient of the mean over all tasks."""
+    def _average(self, metrics: dict[str, float]) -> tuple[float, dict[str, float]]:
+        """Mean over the ranks of the meta-gradients, metrics (the loss among them) and
+        BatchNorm running statistics, in one all_reduce: each rank's loss is the mean over its
+        equal share of tasks, so the mean of the gradients is the gradient of the mean over all
+        tasks (and of Reptile's mean update, the mean over all tasks)."""
         if self.world.size == 1:
-            return loss.item(), metrics
+            return metrics["loss"], metrics
         keys = sorted(metrics)
-        scalars = torch.tensor(
-            [loss.item(), *(metrics[k] for k in keys)], device=loss.device, dtype=loss.dtype
-        )
+        scalars = torch.tensor([metrics[k] for k in keys], device=self.x.device)
         grads = [p.grad for p in self.meta_parameters if p.grad is not None]
         all_reduce_mean_([*grads, *self.running_stats, scalars], self.world)
-        loss_value, *values = scalars.tolist()
-        return loss_value, dict(zip(keys, values, strict=True))
+        values = dict(zip(keys, scalars.tolist(), strict=True))
+        return values["loss"], values
 
     def evaluate(self, split: str, episodes: int) -> EvalResult:
         """Score the fixed episodes of ``split``, each rank a share; every rank gets the result."""
@@ -229,6 +223,7 @@ class Trainer:
                 iteration=self.iteration,
                 input_shape=list(self.x.dataset.input_shape),
                 task_type=self.x.dataset.task_type,
+                dataset=self.x.dataset.describe() or None,  # shown by mt show
                 threads=torch.get_num_threads(),
                 split=self.x.dataset.describe().get("split"),
             )
@@ -267,7 +262,7 @@ class Trainer:
         if not log:
             return None
         record = window_record(iteration, self.window, self.x.learner.masks())
-        self._log(record)
+        self._log("train", record)
         self.window = []
         return bar_info(record)
 
@@ -304,6 +299,7 @@ class Trainer:
     def _validate_and_save(self, iteration: int) -> None:
         result = self.validate()
         self._log(
+            "val",
             {
                 "iteration": iteration,
                 f"val_{result.metric}": result.mean,
@@ -346,9 +342,10 @@ class Trainer:
         if self.world.main:
             self.run.update_status(**changes)
 
-    def _log(self, record: dict[str, float], histograms: dict | None = None) -> None:
-        """To every logger (rank 0 alone has any); ``histograms``: mask scores by layer."""
-        self.loggers.log(record)
+    def _log(self, kind: str, record: dict[str, float], histograms: dict | None = None) -> None:
+        """To every logger (rank 0 alone has any), with its ``kind`` (train, val) after the
+        iteration; ``histograms``: mask scores by layer."""
+        self.loggers.log({"iteration": record["iteration"], "kind": kind} | record)
         if histograms:
             self.loggers.histograms(
                 record["iteration"], {f"mask_scores/{k}": v for k, v in histograms.items()}

@@ -12,6 +12,13 @@ from typing import Any
 
 from metaticket_core import hookimpl
 
+SPLIT_FILE = "class split file (docs/FORMATS.md), for folders that carry none"
+
+
+def _images(size: int, split_file: str = SPLIT_FILE) -> dict[str, str]:
+    """The options of an image dataset whose loader takes ``split_file`` and ``size``."""
+    return {"split_file": split_file, "size": f"image side in pixels (default {size})"}
+
 
 def _lazy(module: str, function: str = "load") -> Callable[..., Any]:
     def factory(root: Any, **options: Any) -> Any:
@@ -33,7 +40,12 @@ def register_datasets(register: Any) -> None:
         split="vinyals (default): 1028/172/423 characters, the last 423 = Vinyals' test set, "
         "val seeded; split_file=PATH for protonets txt or torchmeta json; "
         "background: background alphabets / evaluation alphabets alternating val, test",
-        options="split=vinyals|background, split_file=PATH, rotations=true, size=28",
+        options={
+            "split": "vinyals (default) or background",
+            "split_file": SPLIT_FILE,
+            "rotations": "the four rotations of a character as classes (default true)",
+            "size": "image side in pixels (default 28)",
+        },
     )
     register(
         "tiny-imagenet",
@@ -44,7 +56,7 @@ def register_datasets(register: Any) -> None:
             "tiny-imagenet-200/wnids.txt + tiny-imagenet-200/train/...",
         ],
         split="wnids.txt order: 64% / 16% / 20% of the classes (128 / 32 / 40)",
-        options="size=32",
+        options={"size": "image side in pixels (default 32)"},
     )
     register(
         "cifar-fs",
@@ -59,7 +71,7 @@ def register_datasets(register: Any) -> None:
         ],
         split="Bertinetto et al. 64/16/20, as the folder carries it; cifar-100-python needs "
         "split_file=PATH: r2d2 train.txt/val.txt/test.txt or torchmeta json",
-        options="split_file=PATH, size=32",
+        options=_images(32),
     )
     register(
         "fc100",
@@ -72,7 +84,7 @@ def register_datasets(register: Any) -> None:
         ],
         split="Oreshkin et al. by superclass, as the folder carries it; cifar-100-python needs "
         "split_file=PATH: torchmeta fc100 json (superclasses) or {split: {superclass: [class]}}",
-        options="split_file=PATH, size=32",
+        options=_images(32),
     )
     register(
         "miniimagenet",
@@ -86,7 +98,7 @@ def register_datasets(register: Any) -> None:
         ],
         split="Ravi & Larochelle 64/16/20, as the files carry it; images/ without CSVs needs "
         "split_file=PATH (Ravi's CSV folder)",
-        options="split_file=PATH, size=84",
+        options=_images(84),
     )
     register(
         "tieredimagenet",
@@ -99,7 +111,7 @@ def register_datasets(register: Any) -> None:
         ],
         split="Ren et al. 351/97/160 by category, as the files carry it; ImageNet folders need "
         "the CSVs beside them or split_file=PATH",
-        options="split_file=PATH, size=84",
+        options=_images(84),
     )
     register(
         "cub",
@@ -111,7 +123,7 @@ def register_datasets(register: Any) -> None:
         ],
         split="parity rule on sorted class folders (i%2==0 train, i%4==1 val, i%4==3 test): "
         "100/50/50; split_file=PATH for torchmeta or Meta-Dataset json",
-        options="split_file=PATH, size=84",
+        options=_images(84),
     )
     register(
         "cars",
@@ -120,7 +132,7 @@ def register_datasets(register: Any) -> None:
         formats=["cars_train/*.jpg + devkit/cars_train_annos.mat, cars_meta.mat (official)"],
         split="parity rule on class ids (i=class-1: i%2==0 train, i%4==1 val, i%4==3 test): "
         "98/49/49; split_file=PATH for a json of class ids",
-        options="split_file=PATH, size=84",
+        options=_images(84),
     )
     register(
         "aircraft",
@@ -131,7 +143,7 @@ def register_datasets(register: Any) -> None:
             "(official)"
         ],
         split="none carried: split_file=PATH required, Meta-Dataset json 70/15/15",
-        options="split_file=PATH (required), size=84",
+        options=_images(32, "class split file (required)"),
     )
     register(
         "vgg-flower",
@@ -139,7 +151,7 @@ def register_datasets(register: Any) -> None:
         description="Oxford 102 Flowers (VGG), RGB 32x32 (paper setting; size=84 common)",
         formats=["jpg/image_NNNNN.jpg + imagelabels.mat (official)"],
         split="none carried: split_file=PATH required, Meta-Dataset json 71/15/16",
-        options="split_file=PATH (required), size=32",
+        options=_images(32, "class split file (required)"),
     )
     register(
         "glyphs",
@@ -147,7 +159,11 @@ def register_datasets(register: Any) -> None:
         description="Generated Omniglot-like handwritten glyphs, 28x28 (offline default)",
         formats=["generated from a seed, no files"],
         split="class index: 2/3 / 1/12 / 1/4 of the classes (800 / 100 / 300)",
-        options="seed=0, classes=1200, examples=20",
+        options={
+            "seed": "generator seed (default 0)",
+            "classes": "number of classes (default 1200)",
+            "examples": "examples per class (default 20)",
+        },
     )
     register(
         "sinusoid",
@@ -155,6 +171,7 @@ def register_datasets(register: Any) -> None:
         description="Sine-wave regression tasks (Finn et al. 2017)",
         formats=["generated, no files"],
         split="one task distribution; splits differ by generator seed",
+        options={},
     )
 
 

@@ -15,7 +15,7 @@ and evaluation normalises with them, so test tasks never change them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from functools import partial
 
 import torch
@@ -30,12 +30,23 @@ from .inner import inner_loop, prepare
 
 
 class FusedLearner(FunctionalLearner):
-    """A backbone adapted from phi_0 with fixed per-parameter inner rates (0 freezes)."""
+    """A backbone adapted from phi_0 at ``inner_lr``; ``frozen`` names get inner rate 0."""
 
-    def __init__(self, backbone: Backbone, config: RunConfig, inner_lrs: dict[str, float]):
+    def __init__(self, backbone: Backbone, config: RunConfig, frozen: Collection[str] = ()):
         super().__init__(backbone, config)
-        self.inner_lrs = inner_lrs
+        self.inner_lrs = {n: 0.0 if n in frozen else self.inner_lr for n in self.names}
         self.batched = config.batched
+
+    @property
+    def batches_tasks(self) -> bool:
+        """Whether the meta-batch goes through this class's ``query_losses`` (a subclass that
+        overrides the outer loss runs it its own way)."""
+        kind = type(self)
+        return (
+            kind.query_losses is FusedLearner.query_losses
+            and kind.outer_loss is FunctionalLearner.outer_loss
+            and kind.outer_gradients is FunctionalLearner.outer_gradients
+        )
 
     def inner_rates(self) -> Mapping[str, float]:
         return self.inner_lrs

@@ -6,10 +6,6 @@ head in the inner loop (feature reuse), BOIL everything but the head (rapid lear
 
 from __future__ import annotations
 
-from collections.abc import Collection
-
-from torch import nn
-
 from metaticket_core.backbone import Backbone
 from metaticket_core.config import RunConfig
 from metaticket_core.learner import OuterDefaults
@@ -18,16 +14,10 @@ from .base import FusedLearner
 
 
 class MAML(FusedLearner):
-    """Meta-learns the initial parameters phi_0; ``frozen`` names get inner rate 0."""
+    """Meta-learns the initial parameters phi_0 (core's default ``meta_parameters``);
+    ``frozen`` names get inner rate 0."""
 
     outer_defaults = OuterDefaults(optimizer="adam", lr=1e-3)
-
-    def __init__(self, backbone: Backbone, config: RunConfig, frozen: Collection[str] = ()):
-        lrs = {n: 0.0 if n in frozen else config.inner_lr for n, _ in backbone.named_parameters()}
-        super().__init__(backbone, config, lrs)
-
-    def meta_parameters(self) -> list[nn.Parameter]:
-        return list(self.backbone.parameters())
 
 
 def maml(backbone: Backbone, config: RunConfig) -> MAML:

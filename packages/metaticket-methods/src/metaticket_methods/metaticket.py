@@ -1,62 +1,32 @@
 """Meta-ticket: meta-learn a binary mask over a fixed random network (Chijiwa et al. 2022).
 
-Masked weights are re-drawn Kaiming-normal (fan_in, ReLU gain; the naive sinusoid variant keeps
-the backbone's own) and, like every other parameter that is not meta-trained (biases, BatchNorm,
-head), become fixed buffers of the backbone: every task starts from the same phi_0 and the inner
-loop adapts all of it. The meta-parameters are one score per masked weight, Kaiming-uniform with
-fan_in and the ReLU gain (bound sqrt(6 / fan_in), as the authors' ``sparse_module.py``; not
-edge-popup's a = sqrt(5)); the mask is
-m = 1[s >= sigma] with one threshold per tensor, fixed at init as the p_init quantile of its
-initial scores. The gradient reaches the scores by the straight-through estimator:
-dL/ds := dL/dm, unscaled.
+The ticket itself (re-drawn weights, scores, thresholds, masks, IteRand, constant init) is
+core's ``metaticket_core.ticket.Ticket``; here it rides on the fused learner, and each method
+says which weights are masked, which are frozen in the inner loop (BOIL: the head) and which
+stay MAML-trained (regression). The masked weights of the naive sinusoid variant keep the
+backbone's own init.
 
 Constant init (paper 4.1.2): every masked weight, the head's too, is its layer's Kaiming std
 gain / sqrt(fan_in) times ``constant_init``, and biases are 0, so only the mask carries
 information.
 
-Settings are method options (``method_options`` in a config; ``OPTIONS``): each factory takes
-those of its method as keyword arguments, so that an unknown one is refused by name.
-
-Random draws (weights, scores, IteRand) come from torch's global CPU generator, whatever the
-device, so a seeded run draws the same ticket on CPU and GPU and on every rank.
+Settings are method options (``method_options`` in a config; ``TICKET_OPTIONS``): each factory
+takes those of its method as keyword arguments, so that an unknown one is refused by name.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Collection
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Collection
 
-import torch
-from torch import nn
-
-from metaticket_core.backbone import Backbone, attribute_key, make_buffer
+from metaticket_core.backbone import Backbone
 from metaticket_core.config import RunConfig
-from metaticket_core.errors import ConfigError
-from metaticket_core.functional import Params, straight_through, threshold
 from metaticket_core.learner import OuterDefaults
+from metaticket_core.ticket import IteRand, Ticket
 
 from .base import FusedLearner
 
-OPTIONS = {
-    "p_init": "initial pruning rate of each layer, in [0, 1)",
-    "constant_init": "every masked weight (head included) this times its layer's Kaiming std,"
-    " biases 0 (paper 4.1.2: 1.0); null: random weights",
-    "iterand_period": "IteRand: resample the pruned weights every K outer steps",
-    "iterand_rate": "IteRand: probability that a pruned weight is resampled, in [0, 1]",
-}
 
-
-@dataclass(frozen=True)
-class IteRand:
-    """Every ``period`` outer steps, each pruned weight is re-drawn with probability ``rate``."""
-
-    period: int
-    rate: float
-
-
-class MetaTicket(FusedLearner):
+class MetaTicket(Ticket, FusedLearner):
     """Scores over the ``masked`` weights; ``meta_trained`` names stay MAML-trained parameters
     (regression variant); ``frozen`` names get inner rate 0 (BOIL: the head)."""
 
@@ -77,88 +47,21 @@ class MetaTicket(FusedLearner):
         iterand: IteRand | None = None,
         redraw: bool = True,
     ):
-        _check("p_init", p_init, lambda v: 0 <= v < 1, "a number >= 0 and < 1")
-        if constant_init is not None:
-            _check("constant_init", constant_init, lambda v: v > 0, "a number > 0, or null")
-        if iterand is not None:
-            _check("iterand_period", iterand.period, lambda v: isinstance(v, int) and v >= 1,
-                   "an integer >= 1")  # fmt: skip
-            _check("iterand_rate", iterand.rate, lambda v: 0 <= v <= 1, "a number in [0, 1]")
-        params = dict(backbone.named_parameters())
-        super().__init__(
-            backbone, config, {n: 0.0 if n in frozen else config.inner_lr for n in params}
+        super().__init__(backbone, config, frozen)
+        self.make_ticket(
+            masked,
+            meta_trained=meta_trained,
+            p_init=p_init,
+            constant_init=constant_init,
+            iterand=iterand,
+            redraw=redraw,
         )
-        self.masked = [n for n in params if n in masked]
-        if not self.masked:
-            raise ConfigError(
-                f"Meta-ticket needs prunable weights to mask, but backbone "
-                f"{type(backbone).__name__} tags none of its parameters 'prunable'."
-            )
-        self.iterand = iterand
-        self.constant_init = constant_init
-        with torch.no_grad():
-            for name in self.masked if redraw else ():
-                params[name].copy_(self._draw(params[name]))
-            if self.constant_init is not None:
-                for name in backbone.names_with("bias"):
-                    params[name].zero_()
-        for name in self.names:
-            if name not in meta_trained:
-                make_buffer(backbone, name)
-
-        self.score_params = nn.ParameterDict()
-        thresholds = []
-        for name in self.masked:
-            weight = params[name]
-            scores = torch.empty(weight.shape, dtype=weight.dtype)
-            nn.init.kaiming_uniform_(scores, mode="fan_in", nonlinearity="relu")
-            self.score_params[attribute_key(name)] = nn.Parameter(scores.to(weight.device))
-            thresholds.append(threshold(scores, p_init).to(weight.device))
-        self.register_buffer("thresholds", torch.stack(thresholds))
-
-    def meta_parameters(self) -> list[nn.Parameter]:
-        return list(self.score_params.values()) + list(self.backbone.parameters())
-
-    def start(self) -> tuple[Params, Params]:
-        phi0, _ = super().start()
-        scores = {n: self.score_params[attribute_key(n)] for n in self.masked}
-        return phi0, straight_through(scores, self.thresholds)
-
-    def scores(self) -> dict[str, torch.Tensor]:
-        return {n: self.score_params[attribute_key(n)].detach() for n in self.masked}
-
-    def after_step(self, iteration: int) -> None:
-        """IteRand: every K steps re-draw each pruned weight with probability r."""
-        if self.iterand is None or iteration % self.iterand.period:
-            return
-        with torch.no_grad():
-            for i, name in enumerate(self.masked):
-                weight = self.backbone.get_buffer(name)
-                pruned = self.score_params[attribute_key(name)] < self.thresholds[i]
-                chosen = pruned & (torch.rand(weight.shape) < self.iterand.rate).to(weight.device)
-                weight.copy_(torch.where(chosen, self._draw(weight), weight))
-
-    def _draw(self, like: torch.Tensor) -> torch.Tensor:
-        """A fresh sample of the init distribution: Kaiming normal, or the constant."""
-        if self.constant_init is not None:
-            fan_in = like[0].numel()
-            return torch.full_like(like, self.constant_init * math.sqrt(2 / fan_in))
-        weight = torch.empty(like.shape, dtype=like.dtype)
-        nn.init.kaiming_normal_(weight, mode="fan_in", nonlinearity="relu")
-        return weight.to(like.device)
 
 
 class MetaTicketRegression(MetaTicket):
     """The sinusoid variants (paper appendix C): scores and any MAML-trained layers with Adam."""
 
     outer_defaults = OuterDefaults(optimizer="adam", lr=1e-3)
-
-
-def _check(name: str, value: Any, valid: Callable[[Any], bool], expected: str) -> None:
-    """ConfigError naming the method option whose value is not a finite number ``valid`` takes."""
-    number = isinstance(value, int | float) and not isinstance(value, bool)
-    if not (number and math.isfinite(value) and valid(value)):
-        raise ConfigError(f"Invalid method option {name}={value!r}: expected {expected}.")
 
 
 def _masked(backbone: Backbone, constant_init: float | None) -> list[str]:

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
 from typing import Any
 
 from metaticket_core import hookimpl
 from metaticket_core.config import factory_options
+from metaticket_core.ticket import TICKET_OPTIONS
 
 from .maml import anil, boil, maml
 from .metaticket import (
-    OPTIONS,
     metaticket,
     metaticket_boil,
     metaticket_boil_iterand,
@@ -36,16 +34,8 @@ METHODS = {
 @hookimpl
 def register_methods(register: Any) -> None:
     """Each factory is called as ``factory(backbone, config, **method_options)`` and returns a
-    MetaLearner."""
+    MetaLearner; its keyword-only parameters are its options."""
     for name, factory in METHODS.items():
         description = factory.__doc__.splitlines()[0]
-        register(name, factory, description=description, options=describe_options(factory))
-
-
-def describe_options(factory: Callable[..., Any]) -> str:
-    """The method options ``factory`` takes, with their defaults (``mt list methods -v``)."""
-    options = factory_options(factory) or {}
-    return (
-        "; ".join(f"{n} (default {json.dumps(d)}): {OPTIONS[n]}" for n, d in options.items())
-        or "none"
-    )
+        options = {n: TICKET_OPTIONS[n] for n in factory_options(factory) or {}}
+        register(name, factory, description=description, options=options)

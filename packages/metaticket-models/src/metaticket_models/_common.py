@@ -112,8 +112,15 @@ class IntOption:
     minimum: int = 1
 
     def describe(self, name: str) -> str:
+        return f"{name} ({self.bounds()}): {self.help}"
+
+    def summary(self) -> str:
+        """The help registered for ``mt list models --verbose`` (which adds the name)."""
+        return f"{self.help} ({self.bounds()})"
+
+    def bounds(self) -> str:
         default = "required" if self.default is None else f"default {self.default}"
-        return f"{name} (int >= {self.minimum}, {default}): {self.help}"
+        return f"int >= {self.minimum}, {default}"
 
 
 def describe_options(spec: Mapping[str, IntOption]) -> str:

@@ -10,7 +10,6 @@ from typing import Any
 
 from metaticket_core import hookimpl
 
-from ._common import describe_options
 from .conv import CONV4_OPTIONS, build_conv4
 from .mlp import MLP_OPTIONS, build_mlp, build_mlp5, build_sine_mlp
 from .resnet import build_resnet12
@@ -31,4 +30,5 @@ MODELS = (
 def register_models(register: Any) -> None:
     for name, builder, options in MODELS:
         description = builder.__doc__.strip().splitlines()[0]
-        register(name, builder, description=description, options=describe_options(options))
+        helps = {n: option.summary() for n, option in options.items()}
+        register(name, builder, description=description, options=helps)

@@ -8,7 +8,6 @@ find the "head", and so on.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import torch
 from torch import nn
@@ -60,16 +59,10 @@ class TinyConv(Backbone):
 
 
 def build_tiny_conv(
-    out_features: int, input_shape: Sequence[int], batchnorm: str = "batch", **options: Any
+    out_features: int, input_shape: Sequence[int], batchnorm: str = "batch", *, channels: int = 16
 ) -> TinyConv:
-    """Two 3x3 conv blocks (BatchNorm, ReLU, max-pool) and a linear head; option channels=16."""
-    unknown = set(options) - {"channels"}
-    if unknown:
-        raise ConfigError(
-            f"Model 'tiny-conv' has no option {sorted(unknown)[0]!r}; its only option is "
-            f"channels (int >= 1, default 16)."
-        )
-    channels = options.get("channels", 16)
+    """Two 3x3 conv blocks (BatchNorm, ReLU, max-pool) and a linear head; option channels=16.
+    An option it does not take is refused by ``mt`` before this is called."""
     if not isinstance(channels, int) or isinstance(channels, bool) or channels < 1:
         raise ConfigError(f"Model 'tiny-conv': channels must be an int >= 1, got {channels!r}.")
     if batchnorm not in BATCHNORM_MODES:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -171,15 +170,10 @@ def load(
     split_file: str | Path | None = None,
     size: int = 28,
     channels: int = 1,
-    **unknown: Any,
 ) -> ImageFolder:
     """The registered factory. ``cache_dir`` is accepted as every dataset factory's is, and
-    unused: a user's folder is decoded class by class, in memory."""
-    if unknown:
-        raise ConfigError(
-            f"Dataset 'image-folder' has no option {sorted(unknown)[0]!r}; options: "
-            f"split_file=PATH, size=28, channels=1|3."
-        )
+    unused: a user's folder is decoded class by class, in memory. An option it does not take
+    is refused by ``mt`` before this is called."""
     if root is None:
         raise DataError(f"Dataset 'image-folder' needs --data-root; {LAYOUT}.")
     root = Path(root).expanduser()

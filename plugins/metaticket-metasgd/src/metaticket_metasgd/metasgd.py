@@ -5,11 +5,11 @@ Meta-SGD meta-learns phi_0 together with alpha, one inner learning rate per para
 step size and a direction. The rates start at the config's ``inner_lr`` (so step 0 is MAML) and
 are unconstrained, as in the paper.
 
-``metaticket+metasgd`` keeps Meta-ticket's fixed random network (DESIGN.md section 3): prunable
-weights re-drawn Kaiming-normal, phi_0 never meta-trained, one Kaiming-uniform score per prunable
-weight, m = 1[s >= sigma] with sigma fixed per tensor at the ``p_init`` quantile of the initial
-scores (a method option), straight-through gradient to the scores. The meta-parameters are the
-scores and the rates. Its outer optimizer defaults to Adam 1e-3, not Meta-ticket's SGD lr 10:
+``metaticket+metasgd`` is Meta-SGD made a ticket by core's ``Ticket`` mixin (DESIGN.md section
+3): prunable weights re-drawn Kaiming-normal, phi_0 never meta-trained, one Kaiming-uniform score
+per prunable weight, m = 1[s >= sigma] with sigma fixed per tensor at the ``p_init`` quantile of
+the initial scores (a method option), straight-through gradient to the scores. The
+meta-parameters are the scores and the rates. Its outer optimizer defaults to Adam 1e-3, not Meta-ticket's SGD lr 10:
 one optimizer updates both, and a step of 10 would throw rates of order ``inner_lr`` far off.
 
 Everything else (the inner loop, outer loss, evaluation) is core's ``FunctionalLearner``.
@@ -20,12 +20,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from metaticket_core.backbone import Backbone, attribute_key, make_buffer
+from metaticket_core.backbone import Backbone, attribute_key
 from metaticket_core.config import RunConfig
-from metaticket_core.errors import ConfigError
-from metaticket_core.functional import FunctionalLearner, Params, straight_through, threshold
+from metaticket_core.functional import FunctionalLearner, Params
 from metaticket_core.learner import OuterDefaults
 from metaticket_core.tasks import Task
+from metaticket_core.ticket import Ticket
 
 
 class MetaSGD(FunctionalLearner):
@@ -37,7 +37,7 @@ class MetaSGD(FunctionalLearner):
         super().__init__(backbone, config)
         self.rates = nn.ParameterDict(
             {
-                attribute_key(n): nn.Parameter(torch.full_like(p.detach(), config.inner_lr))
+                attribute_key(n): nn.Parameter(torch.full_like(p.detach(), self.inner_lr))
                 for n, p in backbone.named_parameters()
             }
         )
@@ -59,46 +59,13 @@ class MetaSGD(FunctionalLearner):
         return loss, metrics | {f"rate/{n}": m for n, m in zip(rates, means, strict=True)}
 
 
-class MetaTicketSGD(MetaSGD):
-    """Scores of the prunable weights and per-entry inner rates over a fixed random network."""
+class MetaTicketSGD(Ticket, MetaSGD):
+    """Scores of the prunable weights and per-entry inner rates over a fixed random network:
+    core's ticket on Meta-SGD, whose meta-parameters are then the scores and the rates."""
 
     def __init__(self, backbone: Backbone, config: RunConfig, p_init: float = 0.0):
         super().__init__(backbone, config)
-        if not (isinstance(p_init, int | float) and 0 <= p_init < 1):
-            raise ConfigError(f"Invalid method option p_init={p_init!r}: expected 0 <= p_init < 1.")
-        self.masked = backbone.names_with("prunable")
-        if not self.masked:
-            raise ConfigError(
-                f"metaticket+metasgd needs prunable weights to mask, but backbone "
-                f"{type(backbone).__name__} tags none of its parameters 'prunable'."
-            )
-        params = dict(backbone.named_parameters())
-        self.score_params = nn.ParameterDict()
-        thresholds = []
-        with torch.no_grad():
-            for n in self.masked:
-                weight = params[n]
-                fresh = torch.empty(weight.shape, dtype=weight.dtype)
-                nn.init.kaiming_normal_(fresh, mode="fan_in", nonlinearity="relu")
-                weight.copy_(fresh)
-                scores = torch.empty(weight.shape, dtype=weight.dtype)
-                nn.init.kaiming_uniform_(scores, mode="fan_in", nonlinearity="relu")
-                self.score_params[attribute_key(n)] = nn.Parameter(scores.to(weight.device))
-                thresholds.append(threshold(scores, p_init).to(weight.device))
-        self.register_buffer("thresholds", torch.stack(thresholds))
-        for n in self.names:  # phi_0 is fixed: saved in the state dict, never meta-trained
-            make_buffer(backbone, n)
-
-    def meta_parameters(self) -> list[nn.Parameter]:
-        return list(self.score_params.values()) + list(self.rates.values())
-
-    def start(self) -> tuple[Params, Params]:
-        phi0, _ = super().start()
-        scores = {n: self.score_params[attribute_key(n)] for n in self.masked}
-        return phi0, straight_through(scores, self.thresholds)
-
-    def scores(self) -> Params:
-        return {n: self.score_params[attribute_key(n)].detach() for n in self.masked}
+        self.make_ticket(backbone.names_with("prunable"), p_init=p_init)
 
 
 def metasgd(backbone: Backbone, config: RunConfig) -> MetaSGD:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from metaticket_core import hookimpl
+from metaticket_core.ticket import TICKET_OPTIONS
 
 from .backbone import build_tiny_conv
 from .imagefolder import load as load_image_folder
@@ -19,12 +20,12 @@ from .summary import SummaryLogger
 @hookimpl
 def register_methods(register: Any) -> None:
     register("metasgd", metasgd)
-    register("metaticket+metasgd", metaticket_metasgd, options="p_init (in [0, 1), default 0)")
+    register("metaticket+metasgd", metaticket_metasgd, options={"p_init": TICKET_OPTIONS["p_init"]})
 
 
 @hookimpl
 def register_models(register: Any) -> None:
-    register("tiny-conv", build_tiny_conv, options="channels (int >= 1, default 16)")
+    register("tiny-conv", build_tiny_conv, options={"channels": "channels of both conv layers"})
 
 
 @hookimpl
@@ -38,7 +39,11 @@ def register_datasets(register: Any) -> None:
             '"test": [...]}'
         ],
         split="the split file (split_file=PATH, default <root>/split.json)",
-        options="split_file=PATH, size=28, channels=1|3",
+        options={
+            "split_file": "the split file (default <root>/split.json)",
+            "size": "image side in pixels",
+            "channels": "1 (gray) or 3 (RGB)",
+        },
     )
 
 

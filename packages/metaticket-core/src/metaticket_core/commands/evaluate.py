@@ -14,6 +14,7 @@ from ..evaluation import evaluate
 from ..inference import load_experiment
 from ..progress import Progress
 from ..runs import open_run
+from ..threads import set_threads
 from .options import (
     CHECKPOINT,
     DEFAULT_RUNS_DIR,
@@ -22,6 +23,7 @@ from .options import (
     PRECISION,
     RUN_ID,
     RUNS_DIR,
+    THREADS,
 )
 
 
@@ -44,9 +46,11 @@ def test_command(
     checkpoint: CHECKPOINT = "last",
     precision: PRECISION = None,
     runs_dir: RUNS_DIR = DEFAULT_RUNS_DIR,
+    threads: THREADS = None,
     json_out: JSON_OUT = False,
 ) -> None:
     """Meta-test a run on fixed test episodes: mean accuracy (or MSE) with its 95% CI."""
+    set_threads(threads)
     run = open_run(run_id, runs_dir)
     chosen = {"dataset": dataset, "data_root": data_root, "precision": precision}
     changes = {k: v for k, v in chosen.items() if v}
@@ -69,9 +73,11 @@ def cross_test_command(
     episodes: EPISODES = None,
     checkpoint: CHECKPOINT = "last",
     runs_dir: RUNS_DIR = DEFAULT_RUNS_DIR,
+    threads: THREADS = None,
     json_out: JSON_OUT = False,
 ) -> None:
     """Meta-test one run on several datasets: the paper's cross-domain table."""
+    set_threads(threads)
     run = open_run(run_id, runs_dir)
     rows = []
     with Progress() as progress:

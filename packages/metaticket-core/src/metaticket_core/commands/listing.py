@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -12,7 +12,7 @@ from ..console import console
 from ..errors import did_you_mean
 from ..plugin_manager import plugin_manager
 from ..presets import list_presets, preset
-from ..registry import Registry, datasets, loggers, methods, models
+from ..registry import Entry, Registry, datasets, loggers, methods, models
 
 KINDS = {"methods": methods, "models": models, "datasets": datasets, "loggers": loggers}
 WHAT = (*KINDS, "presets", "plugins")
@@ -57,19 +57,22 @@ def _registry_table(kind: str, registry: Registry, pattern: str, verbose: bool) 
     for entry in entries:
         row = [entry.name, entry.description, entry.plugin]
         if verbose:
-            row.append(_details(entry.info))
+            row.append(_details(entry, registry.kind))
         table.add_row(*row)
     return table
 
 
-def _details(info: dict[str, Any]) -> str:
-    """Plain text, never rich markup: ``metaticket-core[tensorboard]`` must print as written."""
-    return escape(
-        "\n".join(
-            f"{key}: {', '.join(map(str, value)) if isinstance(value, list | tuple) else value}"
-            for key, value in info.items()
-        )
-    )
+def _details(entry: Entry, kind: str) -> str:
+    """The registration's details and the options with their defaults and help. Plain text,
+    never rich markup: ``metaticket-core[tensorboard]`` must print as written."""
+    lines = [
+        f"{key}: {', '.join(map(str, value)) if isinstance(value, list | tuple) else value}"
+        for key, value in entry.info.items()
+    ]
+    if "options" not in entry.info and kind != "logger":
+        described = [option.describe(name) for name, option in entry.options.items()]
+        lines.append(f"options: {'; '.join(described) or 'none'}")
+    return escape("\n".join(lines))
 
 
 def _presets_table(pattern: str, verbose: bool) -> Table:

@@ -13,7 +13,8 @@ from ..console import console
 from ..errors import DataError
 from ..inference import Predictor
 from ..runs import open_run
-from .options import CHECKPOINT, DEFAULT_RUNS_DIR, JSON_OUT, RUN_ID, RUNS_DIR
+from ..threads import set_threads
+from .options import CHECKPOINT, DEFAULT_RUNS_DIR, JSON_OUT, RUN_ID, RUNS_DIR, THREADS
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 
@@ -69,9 +70,11 @@ def predict_command(
     ] = None,
     checkpoint: CHECKPOINT = "last",
     runs_dir: RUNS_DIR = DEFAULT_RUNS_DIR,
+    threads: THREADS = None,
     json_out: JSON_OUT = False,
 ) -> None:
     """Adapt a trained run on labelled support images, then label each query image."""
+    set_threads(threads)
     run = open_run(run_id, runs_dir)
     classes = support_folders(support)
     queries = query_paths(query)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,7 +13,7 @@ import typer
 from .. import distributed
 from ..config import RunConfig, load_config, validate
 from ..console import console
-from ..errors import ConfigError
+from ..errors import ConfigError, MetaticketError
 from ..experiment import Experiment, build
 from ..files import write_json
 from ..presets import preset as get_preset
@@ -23,8 +23,20 @@ from ..threads import set_threads
 from ..trainer import Trainer, TrainingDiverged, TrainingInterrupted
 from .options import CONFIG_FILE, DEFAULT_RUNS_DIR, JSON_OUT, PRECISION, RUNS_DIR, SETS, THREADS
 
+LOG_HELP = (
+    "Also log metrics to these loggers (repeatable or comma separated; mt list loggers): {}. "
+    "metrics.jsonl is always written."
+)
+# its help names the registered loggers, plugins' included, once they are known (register)
+LOG_OPTION = typer.Option(help=LOG_HELP.format("tensorboard, csv"))
+
 
 def register(app: typer.Typer) -> None:
+    from ..loggers import BUILT_IN
+    from ..registry import list_loggers
+
+    with suppress(MetaticketError):  # a broken logger plugin is reported when it is used
+        LOG_OPTION.help = LOG_HELP.format(", ".join(n for n in list_loggers() if n != BUILT_IN))
     app.command("train")(train_command)
 
 
@@ -79,13 +91,7 @@ def train_command(
             "one GPU each with CUDA, gloo on CPU). The meta-batch must divide by it.",
         ),
     ] = None,
-    log: Annotated[
-        list[str] | None,
-        typer.Option(
-            help="Also log metrics to these loggers (repeatable or comma separated; mt list "
-            "loggers): tensorboard, csv. metrics.jsonl is always written.",
-        ),
-    ] = None,
+    log: Annotated[list[str] | None, LOG_OPTION] = None,
     threads: THREADS = None,
     json_out: JSON_OUT = False,
 ) -> None:
