@@ -28,7 +28,7 @@ from .store import CROSS_FILE, record, setting_config
 SMOKE = {"iterations": 2, "val_interval": 2, "val_episodes": 2, "test_episodes": 2,
          "meta_batch": 2, "ways": 2, "shots": 1, "queries": 1}  # fmt: skip
 SMOKE_MODELS = {"resnet12": ("conv4", {"channels": 4}), "wrn28-10": ("wrn28-k", {"k": 1})}
-SMOKE_IMAGE_SIZE = 8
+SMOKE_IMAGE_SIZE = 16  # conv4's four poolings need 16
 GENERATED = {"sinusoid", "glyphs"}  # datasets without files
 
 

@@ -85,12 +85,12 @@ def gradient_ratio(run: Run, records: list[dict[str, Any]]) -> float | None:
     logged iterations, divided by that over the first tenth: near 0 when the gradients
     vanish (feature reuse), near or above 1 when they stop falling (rapid learning, Fig. 2)."""
     from ..export import natural_key
-    from ..plots import _is_body_grad  # the feature extractor's weights, as mt plot shows them
+    from ..plots import _prunable  # the feature extractor's weights, as mt plot shows them
 
-    keys = sorted({k for r in records for k in r if _is_body_grad(k, run)}, key=natural_key)
-    if not keys:
+    layers = sorted(_prunable(run), key=natural_key)
+    series = [r[f"grad/{layers[-1]}"] for r in records if f"grad/{layers[-1]}" in r]
+    if not series:
         return None
-    series = [r[keys[-1]] for r in records if keys[-1] in r]
     tenth = max(1, len(series) // 10)
     return statistics.fmean(series[-tenth:]) / statistics.fmean(series[:tenth])
 
