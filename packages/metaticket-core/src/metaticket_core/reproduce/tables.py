@@ -211,9 +211,16 @@ def setting_rows(experiment: Experiment, records: list[dict[str, Any]]) -> list[
                 "setting": setting.key, "variant": group.variant(),
                 "seeds": ", ".join(seeds) or "-", "mean": _ours(group, "test")[0],
                 "pruned": ", ".join(pruned) or "-", "train_seconds": ", ".join(seconds) or "-",
-                "source": "; ".join(sorted({r["provenance"] for r in group.records})),
+                "source": ", ".join(sorted({_source(r) for r in group.records})),
             })  # fmt: skip
     return rows
+
+
+def _source(rec: dict[str, Any]) -> str:
+    """Where a record came from, short: the store keeps the whole provenance."""
+    if rec["provenance"].startswith(TRANSCRIBED):
+        return f"{rec['provenance'].split(';')[0]}; folder not kept"
+    return f"run `{rec['run_id']}`" if rec.get("run_id") else rec["provenance"]
 
 
 def cut_note(experiment: Experiment, records: list[dict[str, Any]]) -> str:
