@@ -39,7 +39,12 @@ def stand_ins(root: Path) -> dict[str, Path]:
     roots = {}
     omniglot = roots["omniglot"] = root / "omniglot"
     for c in range(20):  # vinyals' proportions give 5 test and 2 val characters of 20
-        folder = omniglot / ("images_background", "images_evaluation")[c % 2] / "Alpha" / f"character{c:02d}"
+        folder = (
+            omniglot
+            / ("images_background", "images_evaluation")[c % 2]
+            / "Alpha"
+            / f"character{c:02d}"
+        )
         folder.mkdir(parents=True)
         for d in range(2):
             image = Image.new("1", (105, 105), 1)
@@ -90,8 +95,10 @@ def stand_ins(root: Path) -> dict[str, Path]:
             annos.append((0, 0, 15, 15, c, f"{2 * c + i:05d}.jpg"))
     fields = [(n, "O") for n in ("bbox_x1", "bbox_y1", "bbox_x2", "bbox_y2", "class", "fname")]
     (cars / "devkit").mkdir()
-    scipy.io.savemat(cars / "devkit" / "cars_train_annos.mat",
-                     {"annotations": np.array(annos, dtype=fields)[None]})  # fmt: skip
+    scipy.io.savemat(
+        cars / "devkit" / "cars_train_annos.mat",
+        {"annotations": np.array(annos, dtype=fields)[None]},
+    )
     models = np.array([f"Model {c}" for c in range(1, 9)], dtype=object)[None]
     scipy.io.savemat(cars / "devkit" / "cars_meta.mat", {"class_names": models})
     return roots
@@ -119,8 +126,21 @@ def _cache(tmp_path_factory, monkeypatch):
 @pytest.mark.parametrize("name", sorted(EXPERIMENTS))
 def test_every_experiment_at_smoke_scale(name, roots, tmp_path):
     runs, out, store = tmp_path / "runs", tmp_path / "out", tmp_path / "store"
-    args = [name, "--scale", "smoke", "--seeds", "1", "--runs-dir", str(runs), "--out", str(out),
-            "--store", str(store), "--json", *roots]  # fmt: skip
+    args = [
+        name,
+        "--scale",
+        "smoke",
+        "--seeds",
+        "1",
+        "--runs-dir",
+        str(runs),
+        "--out",
+        str(out),
+        "--store",
+        str(store),
+        "--json",
+        *roots,
+    ]
     mt("reproduce", *args)
     experiment = EXPERIMENTS[name]
     report = json.loads((out / f"{name}.json").read_text())
@@ -160,13 +180,44 @@ def test_cut_runs_and_missing_data(tmp_path, capsys):
 
 def test_collect_a_sweep_then_write_the_page(tmp_path):
     runs, store = tmp_path / "runs", tmp_path / "store"
-    common = ["--seeds", "1,2", "--runs-dir", str(runs), "--set", "iterations=3",
-              "--set", "test_episodes=4", "--set", "val_interval=3"]  # fmt: skip
+    common = [
+        "--seeds",
+        "1,2",
+        "--runs-dir",
+        str(runs),
+        "--set",
+        "iterations=3",
+        "--set",
+        "test_episodes=4",
+        "--set",
+        "val_interval=3",
+    ]
     mt("sweep", "--preset", "sinusoid-maml", *common, "--sweep-id", "plain")
-    mt("sweep", "--preset", "sinusoid-maml", *common, "--sweep-id", "guarded",
-       "--set", "outer_guard=1000", "--set", "outer_guard_to=10")  # fmt: skip
-    mt("reproduce", "collect", "sinusoid", "--sweep", "plain", "--sweep", "guarded",
-       "--runs-dir", str(runs), "--store", str(store))  # fmt: skip
+    mt(
+        "sweep",
+        "--preset",
+        "sinusoid-maml",
+        *common,
+        "--sweep-id",
+        "guarded",
+        "--set",
+        "outer_guard=1000",
+        "--set",
+        "outer_guard_to=10",
+    )
+    mt(
+        "reproduce",
+        "collect",
+        "sinusoid",
+        "--sweep",
+        "plain",
+        "--sweep",
+        "guarded",
+        "--runs-dir",
+        str(runs),
+        "--store",
+        str(store),
+    )
     records = json.loads((store / "sinusoid.json").read_text())["records"]
     assert [(r["setting"], r["seed"]) for r in records] == [("maml", 1), ("maml", 2)] * 2
     guarded = [r for r in records if "outer_guard" in r["deviations"]]
@@ -174,14 +225,18 @@ def test_collect_a_sweep_then_write_the_page(tmp_path):
     assert all(r["deviations"]["iterations"] == {"paper": 30000, "ours": 3} for r in records)
     page = tmp_path / "RESULTS.md"
     prose = "Hand-written prose stays.\n"
-    page.write_text(f"# R\n\n{prose}<!-- mt:table sinusoid -->\nold\n<!-- /mt:table -->\n"
-                    f"{prose}<!-- mt:table sinusoid settings -->\n<!-- /mt:table -->\nend\n")  # fmt: skip
+    page.write_text(
+        f"# R\n\n{prose}<!-- mt:table sinusoid -->\nold\n<!-- /mt:table -->\n"
+        f"{prose}<!-- mt:table sinusoid settings -->\n<!-- /mt:table -->\nend\n"
+    )
     with pytest.raises(SystemExit) as exit_:  # out of date
         main(["reproduce", "docs", "--page", str(page), "--store", str(store), "--check"])
     assert exit_.value.code == 1
     mt("reproduce", "docs", "--page", str(page), "--store", str(store))
     text = page.read_text()
-    assert text.count(prose) == 2 and text.endswith("<!-- /mt:table -->\nend\n") and "old" not in text
+    assert (
+        text.count(prose) == 2 and text.endswith("<!-- /mt:table -->\nend\n") and "old" not in text
+    )
     maml = [line for line in text.splitlines() if line.startswith("| MAML, sinusoid MSE")]
     assert len(maml) == 2 and all("(2 seeds)" in line and "cut: " in line for line in maml)
     assert any("outer_guard 1000" in line for line in maml)

@@ -23,9 +23,11 @@ from .options import DEFAULT_RUNS_DIR, RUNS_DIR
 DEFAULT_STORE = Path("docs/results")
 STORE = Annotated[
     Path | None,
-    typer.Option(help="The committed results store: one JSON file per experiment.",
-                 show_default=str(DEFAULT_STORE)),
-]  # fmt: skip
+    typer.Option(
+        help="The committed results store: one JSON file per experiment.",
+        show_default=str(DEFAULT_STORE),
+    ),
+]
 DATA_ROOTS = Annotated[
     list[str] | None,
     typer.Option("--data-root", help="NAME=DIR (repeatable): where dataset NAME lies."),
@@ -62,7 +64,9 @@ def _pairs(items: list[str] | None, option: str) -> dict[str, Path]:
     for item in items or []:
         name, sep, value = item.partition("=")
         if not sep or not name or not value:
-            raise ConfigError(f"{option} expects NAME=PATH, got {item!r} (e.g. omniglot=data/omniglot).")
+            raise ConfigError(
+                f"{option} expects NAME=PATH, got {item!r} (e.g. omniglot=data/omniglot)."
+            )
         out[name] = Path(value).expanduser()
     return out
 
@@ -125,8 +129,14 @@ def list_command(
     if name:
         return _list_settings(experiment(name))
     table = Table(title="the paper's experiments (mt reproduce NAME)", title_justify="left")
-    for column in ("name", "paper", "runs", "data (--data-root NAME=DIR)", "time here (CPU)",
-                   "time on a GPU"):  # fmt: skip
+    for column in (
+        "name",
+        "paper",
+        "runs",
+        "data (--data-root NAME=DIR)",
+        "time here (CPU)",
+        "time on a GPU",
+    ):
         table.add_column(column, overflow="fold")
     for exp in EXPERIMENTS.values():
         runs = f"{len(exp.settings)} settings x {len(PAPER_SEEDS)} seeds = {len(exp.settings) * len(PAPER_SEEDS)}"
@@ -134,33 +144,52 @@ def list_command(
         gpu, _ = estimate(exp, "gpu")
         table.add_row(exp.name, exp.source, runs, _data_status(exp, roots), here, gpu)
     console.print(table)
-    console.print("Times: training only, 1 process, from the rates in "
-                  "metaticket_core/reproduce/rates.json (mt reproduce list NAME: per setting).")  # fmt: skip
+    console.print(
+        "Times: training only, 1 process, from the rates in "
+        "metaticket_core/reproduce/rates.json (mt reproduce list NAME: per setting)."
+    )
 
 
 def _list_settings(exp: Experiment) -> None:
     table = Table(title=f"{exp.name}: {exp.title} ({exp.source})", title_justify="left")
-    for column in ("setting", "preset", "changes", "cross-tests", "iterations", "per run here",
-                   "rate from"):  # fmt: skip
+    for column in (
+        "setting",
+        "preset",
+        "changes",
+        "cross-tests",
+        "iterations",
+        "per run here",
+        "rate from",
+    ):
         table.add_column(column, overflow="fold")
     for setting in exp.settings:
         flat = flat_settings(store.setting_config(setting))
         entry = _rate(flat, "cpu")
-        time = ("-" if flat["iterations"] == 0 else "not measured" if entry is None
-                else _duration(flat["iterations"] / entry["per_s"]))  # fmt: skip
+        time = (
+            "-"
+            if flat["iterations"] == 0
+            else "not measured"
+            if entry is None
+            else _duration(flat["iterations"] / entry["per_s"])
+        )
         table.add_row(
-            setting.key, setting.preset,
+            setting.key,
+            setting.preset,
             ", ".join(f"{k}={v}" for k, v in setting.sets.items()) or "-",
-            ", ".join(setting.cross) or "-", f"{flat['iterations']:,}", time,
+            ", ".join(setting.cross) or "-",
+            f"{flat['iterations']:,}",
+            time,
             entry["source"] if entry else "-",
-        )  # fmt: skip
+        )
     console.print(table)
 
 
 @app.command("run")
 def run_command(
     name: Annotated[str, typer.Argument(help="The experiment (mt reproduce list).")],
-    seeds: Annotated[str, typer.Option(help="Comma-separated seeds.")] = ",".join(map(str, PAPER_SEEDS)),
+    seeds: Annotated[str, typer.Option(help="Comma-separated seeds.")] = ",".join(
+        map(str, PAPER_SEEDS)
+    ),
     iterations: Annotated[
         int | None,
         typer.Option(min=0, help="Train this long instead of the paper's (the table says so)."),
@@ -177,15 +206,20 @@ def run_command(
     runs_dir: RUNS_DIR = DEFAULT_RUNS_DIR,
     store_dir: Annotated[
         Path | None,
-        typer.Option("--store", help="Results store to update (smoke: none unless given).",
-                     show_default=str(DEFAULT_STORE)),
+        typer.Option(
+            "--store",
+            help="Results store to update (smoke: none unless given).",
+            show_default=str(DEFAULT_STORE),
+        ),
     ] = None,
     out: Annotated[Path, typer.Option(help="Folder for NAME.md, NAME.json and the plots.")] = Path(
         "reproduce"
     ),
     json_out: Annotated[bool, typer.Option("--json", help="Also write NAME.json.")] = False,
     jobs: Annotated[int, typer.Option(min=1, help="Runs at once, each in its own process.")] = 1,
-    threads: Annotated[int | None, typer.Option(min=1, help="Intra-op threads of each run.")] = None,
+    threads: Annotated[
+        int | None, typer.Option(min=1, help="Intra-op threads of each run.")
+    ] = None,
 ) -> None:
     """Run experiment NAME of the paper (resumable), cross-test where the paper does, and write
     NAME.md: the paper's numbers against ours, with verdicts, and the plots."""
@@ -200,8 +234,15 @@ def run_command(
         seed_list = [int(s) for s in seeds.split(",") if s.strip()]
     except ValueError:
         raise ConfigError(f"--seeds expects integers like 1,2,3, got {seeds!r}.") from None
-    plan = Plan(exp, exp.select(only), seed_list, iterations, scale == "smoke",
-                _pairs(data_root, "--data-root"), _pairs(split_file, "--split-file"))  # fmt: skip
+    plan = Plan(
+        exp,
+        exp.select(only),
+        seed_list,
+        iterations,
+        scale == "smoke",
+        _pairs(data_root, "--data-root"),
+        _pairs(split_file, "--split-file"),
+    )
     check_data(plan)
     if jobs == 1:
         set_threads(threads)
@@ -213,14 +254,17 @@ def run_command(
     if store_dir is not None:
         records, replaced = store.merge(store.load(store_dir, exp.name), records)
         path = store.save(store_dir, exp.name, records)
-        console.print(f"wrote {path}" + (f" (replacing {', '.join(replaced)})" if replaced else ""),
-                      highlight=False)  # fmt: skip
+        console.print(
+            f"wrote {path}" + (f" (replacing {', '.join(replaced)})" if replaced else ""),
+            highlight=False,
+        )
     for path in write_report(exp, records, out, json_out, runs):
         console.print(f"wrote {path}", highlight=False)
 
 
-def write_report(exp: Experiment, records: list[dict], out: Path, json_out: bool,
-                 runs: list | None = None) -> list[Path]:  # fmt: skip
+def write_report(
+    exp: Experiment, records: list[dict], out: Path, json_out: bool, runs: list | None = None
+) -> list[Path]:
     """NAME.md (and NAME.json) in ``out``, with a bar chart of every setting over seeds and,
     where the runs are at hand and the paper plots gradients, their curves."""
     from ..plots import plot_comparison, plot_report
@@ -228,9 +272,13 @@ def write_report(exp: Experiment, records: list[dict], out: Path, json_out: bool
 
     written = []
     bars = [
-        Row(f"{g.setting} {g.variant()}".strip(), g.records[0]["metric"], tuple(g.values("test")), 0)
-        for gs in tables.groups(records).values() for g in gs if g.values("test")
-    ]  # fmt: skip
+        Row(
+            f"{g.setting} {g.variant()}".strip(), g.records[0]["metric"], tuple(g.values("test")), 0
+        )
+        for gs in tables.groups(records).values()
+        for g in gs
+        if g.values("test")
+    ]
     plots = []
     if bars:
         written.append(plot_report(bars, out / f"{exp.name}.png", force=True))
@@ -256,7 +304,9 @@ def collect_command(
     name: Annotated[str, typer.Argument(help="The experiment the runs belong to.")],
     sweep: Annotated[list[str], typer.Option(help="Sweep id or run id (repeatable).")],
     runs_dir: RUNS_DIR = DEFAULT_RUNS_DIR,
-    store_dir: Annotated[Path, typer.Option("--store", help="Results store to update.")] = DEFAULT_STORE,
+    store_dir: Annotated[
+        Path, typer.Option("--store", help="Results store to update.")
+    ] = DEFAULT_STORE,
 ) -> None:
     """Add the finished runs of existing sweeps (mt sweep) to the results store of experiment
     NAME: each run goes to the setting its config departs from least, its departures kept."""
@@ -268,11 +318,16 @@ def collect_command(
         runs, pending = sweep_runs([sweep_id], runs_dir)
         unfinished = [r.id for r in runs if r.test_result() is None] + pending
         if unfinished:
-            err_console.print(f"{sweep_id}: {len(unfinished)} runs not finished, left out: "
-                              f"{', '.join(unfinished)}", soft_wrap=True)  # fmt: skip
+            err_console.print(
+                f"{sweep_id}: {len(unfinished)} runs not finished, left out: "
+                f"{', '.join(unfinished)}",
+                soft_wrap=True,
+            )
         for run in runs:
             if run.test_result() is not None:
-                provenance = f"mt reproduce collect {name} --sweep {sweep_id}, run folder {run.path}"
+                provenance = (
+                    f"mt reproduce collect {name} --sweep {sweep_id}, run folder {run.path}"
+                )
                 new.append(store.record(run, exp, provenance))
     if not new:
         raise MetaticketError(f"No finished runs in {', '.join(sweep)} under {runs_dir}.")
@@ -280,8 +335,11 @@ def collect_command(
     path = store.save(store_dir, exp.name, records)
     for rec in new:
         variant = tables.Group(rec["setting"], rec["deviations"], (rec,)).variant()
-        console.print(f"{rec['run_id']}: {rec['setting']}" + (f" ({variant})" if variant else ""),
-                      highlight=False, soft_wrap=True)  # fmt: skip
+        console.print(
+            f"{rec['run_id']}: {rec['setting']}" + (f" ({variant})" if variant else ""),
+            highlight=False,
+            soft_wrap=True,
+        )
     note = f", replacing {', '.join(replaced)}" if replaced else ""
     console.print(f"wrote {path}: {len(new)} runs added{note}", highlight=False, soft_wrap=True)
 

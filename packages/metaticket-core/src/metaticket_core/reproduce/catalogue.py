@@ -65,8 +65,9 @@ def _figure3(ways: int) -> Experiment:
         f"Omniglot {ways}-way 5-shot, MLP widths 1, 2, 4 and 8",
         "Figure 3, section 4.1.1",
         tuple(
-            Setting(f"w{width}-{method}", f"omniglot-{ways}w5s-{method}",
-                    {"model_options.width": width})  # fmt: skip
+            Setting(
+                f"w{width}-{method}", f"omniglot-{ways}w5s-{method}", {"model_options.width": width}
+            )
             for width in (1, 2, 4, 8)
             for method in FIG3_METHODS
         ),
@@ -81,8 +82,12 @@ def _table1() -> Experiment:
         "5-MLP meta-trained on CIFAR-FS and on VGG-Flower, cross-tested on all three domains",
         "Table 1, section 4.1.3",
         tuple(
-            Setting(f"{train}-{method}", f"mlp5-5w5s-{method}", {"dataset": train},
-                    tuple(d for d in domains if d != train))  # fmt: skip
+            Setting(
+                f"{train}-{method}",
+                f"mlp5-5w5s-{method}",
+                {"dataset": train},
+                tuple(d for d in domains if d != train),
+            )
             for train in domains[:2]
             for method in TABLE_METHODS
         ),
@@ -101,8 +106,11 @@ def _build() -> dict[str, Experiment]:
             "section 4.1.2",
             (
                 Setting("metaticket", "omniglot-constant-init"),
-                Setting("random-mask", "omniglot-constant-init",
-                        {"iterations": 0, "method_options.p_init": 0.5}),  # fmt: skip
+                Setting(
+                    "random-mask",
+                    "omniglot-constant-init",
+                    {"iterations": 0, "method_options.p_init": 0.5},
+                ),
             ),
             ("omniglot",),
         ),
@@ -123,8 +131,11 @@ def _build() -> dict[str, Experiment]:
             "CUB and Cars",
             "Table 2, section 4.2",
             tuple(
-                Setting(f"{model}-{method}", f"miniimagenet-{model}-5w5s-{method}",
-                        cross=("cub", "cars"))  # fmt: skip
+                Setting(
+                    f"{model}-{method}",
+                    f"miniimagenet-{model}-5w5s-{method}",
+                    cross=("cub", "cars"),
+                )
                 for model in ("resnet12", "wrn28-10")
                 for method in TABLE_METHODS
             ),
@@ -136,8 +147,11 @@ def _build() -> dict[str, Experiment]:
             "four inner learning rates (rapid learning or feature reuse)",
             "Figure 2, section 3.2 (rates of Figure 7)",
             tuple(
-                Setting(f"{method}-lr{lr}", f"mlp5-5w5s-{method}",
-                        {"dataset": "cifar-fs", "inner_lr": lr})  # fmt: skip
+                Setting(
+                    f"{method}-lr{lr}",
+                    f"mlp5-5w5s-{method}",
+                    {"dataset": "cifar-fs", "inner_lr": lr},
+                )
                 for lr in (0.001, 0.01, 0.1, 1.0)
                 for method in ("maml", "metaticket")
             ),
@@ -149,8 +163,9 @@ def _build() -> dict[str, Experiment]:
             "5-way 1-shot",
             "Table 8, appendix B.2",
             tuple(
-                Setting(f"p{p}", "miniimagenet-resnet12-5w1s-metaticket",
-                        {"method_options.p_init": p})  # fmt: skip
+                Setting(
+                    f"p{p}", "miniimagenet-resnet12-5w1s-metaticket", {"method_options.p_init": p}
+                )
                 for p in (0.0, 0.3, 0.5, 0.7, 0.9)
             ),
             ("miniimagenet",),

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import sweeps
 from ..config import RunConfig
 from ..errors import DataError, MetaticketError
 from ..evaluation import evaluate
@@ -18,15 +19,22 @@ from ..progress import Progress
 from ..registry import datasets
 from ..runs import Run, open_run
 from ..sweep_jobs import run_jobs
-from .. import sweeps
 from ..tasks import default_cache_dir
 from .catalogue import Experiment, Setting
 from .store import CROSS_FILE, record, setting_config
 
 # --scale smoke: every setting end to end in seconds on tiny data; the large CNNs swapped for
 # small ones of the same family (the run's deviations say so)
-SMOKE = {"iterations": 2, "val_interval": 2, "val_episodes": 2, "test_episodes": 2,
-         "meta_batch": 2, "ways": 2, "shots": 1, "queries": 1}  # fmt: skip
+SMOKE = {
+    "iterations": 2,
+    "val_interval": 2,
+    "val_episodes": 2,
+    "test_episodes": 2,
+    "meta_batch": 2,
+    "ways": 2,
+    "shots": 1,
+    "queries": 1,
+}
 SMOKE_MODELS = {"resnet12": ("conv4", {"channels": 4}), "wrn28-10": ("wrn28-k", {"k": 1})}
 SMOKE_IMAGE_SIZE = 16  # conv4's four poolings need 16
 GENERATED = {"sinusoid", "glyphs"}  # datasets without files
@@ -65,10 +73,13 @@ class Plan:
         out: dict[str, Any] = {}
         if base.dataset in self.data_roots:
             out["data_root"] = str(self.data_roots[base.dataset])
-        out.update({f"dataset_options.{k}": v for k, v in self.dataset_options(base.dataset).items()})
+        out.update(
+            {f"dataset_options.{k}": v for k, v in self.dataset_options(base.dataset).items()}
+        )
         if self.smoke:
-            out.update({k: min(v, base.iterations) if k == "iterations" else v
-                        for k, v in SMOKE.items()})  # fmt: skip
+            out.update(
+                {k: min(v, base.iterations) if k == "iterations" else v for k, v in SMOKE.items()}
+            )
             if base.model in SMOKE_MODELS:
                 model, options = SMOKE_MODELS[base.model]
                 out["model"] = model
@@ -95,8 +106,10 @@ def check_data(plan: Plan) -> None:
     for name in plan.needed():
         entry = datasets().get(name)
         layouts = "; ".join(entry.info.get("formats", [])) or "see mt list datasets"
-        fetch = (f" `mt data download {name} --root DIR` fetches it where `mt data list` lists "
-                 "it as downloadable.")  # fmt: skip
+        fetch = (
+            f" `mt data download {name} --root DIR` fetches it where `mt data list` lists "
+            "it as downloadable."
+        )
         root = plan.data_roots.get(name)
         if root is None:
             raise DataError(
@@ -108,7 +121,9 @@ def check_data(plan: Plan) -> None:
         entry.factory(root, cache_dir=default_cache_dir(), **plan.dataset_options(name))
 
 
-def train(plan: Plan, runs_dir: Path, jobs: int, threads: int | None, progress: Progress) -> list[Run]:
+def train(
+    plan: Plan, runs_dir: Path, jobs: int, threads: int | None, progress: Progress
+) -> list[Run]:
     """Train and test every point of the plan (finished runs kept, unfinished resumed)."""
     grid = {"setting": [s.key for s in plan.settings]}
     if jobs == 1:
@@ -138,13 +153,19 @@ def cross_test(plan: Plan, run: Run, setting: Setting, progress: Progress) -> No
     for name in setting.cross:
         if name in done:
             continue
-        changes = {"dataset": name, "data_root": plan.data_roots.get(name),
-                   "dataset_options": plan.dataset_options(name)}  # fmt: skip
+        changes = {
+            "dataset": name,
+            "data_root": plan.data_roots.get(name),
+            "dataset_options": plan.dataset_options(name),
+        }
         x = load_experiment(run, "last", **changes)
         progress.log(f"{run.id}: cross-test on {name}")
-        result = evaluate(x.learner, x.dataset, x.config, "test", x.config.test_episodes,
-                          x.device, progress)  # fmt: skip
-        done[name] = {k: v for k, v in result.as_dict().items() if k in ("mean", "ci95", "episodes")}
+        result = evaluate(
+            x.learner, x.dataset, x.config, "test", x.config.test_episodes, x.device, progress
+        )
+        done[name] = {
+            k: v for k, v in result.as_dict().items() if k in ("mean", "ci95", "episodes")
+        }
         write_json(path, done)
 
 

@@ -45,12 +45,19 @@ class Group:
 
     def variant(self) -> str:
         """How the runs depart from the paper's setting, or "" for none."""
-        return ", ".join(f"{k} {_plain(d['ours'])} (paper {_plain(d['paper'])})"
-                         for k, d in self.deviations.items())  # fmt: skip
+        return ", ".join(
+            f"{k} {_plain(d['ours'])} (paper {_plain(d['paper'])})"
+            for k, d in self.deviations.items()
+        )
 
     def values(self, measure: str) -> list[float]:
-        return [v for r in self.records if r.get("seed") is not None
-                for v in [_value(r, measure)] if v is not None]  # fmt: skip
+        return [
+            v
+            for r in self.records
+            if r.get("seed") is not None
+            for v in [_value(r, measure)]
+            if v is not None
+        ]
 
     def stats(self, measure: str) -> tuple[float, float, int] | None:
         """Mean, std over seeds and their count; from a transcribed aggregate if that is all."""
@@ -86,7 +93,9 @@ def groups(records: list[dict[str, Any]]) -> dict[str, list[Group]]:
     """Records by setting, then by deviations: the paper's scale first, variants after."""
     found: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for rec in records:
-        found.setdefault((rec["setting"], json.dumps(rec["deviations"], sort_keys=True)), []).append(rec)
+        found.setdefault(
+            (rec["setting"], json.dumps(rec["deviations"], sort_keys=True)), []
+        ).append(rec)
     out: dict[str, list[Group]] = {}
     for (setting, deviations), members in found.items():
         group = Group(setting, json.loads(deviations), tuple(sorted(members, key=_seed)))
@@ -159,8 +168,12 @@ def number_rows(experiment: Experiment, records: list[dict[str, Any]]) -> list[d
     by_setting = groups(records)
     rows = []
     for number in experiment.numbers():
-        base = {"id": number["id"], "source": number["source"], "label": number["label"],
-                "paper": _paper_text(number)}  # fmt: skip
+        base = {
+            "id": number["id"],
+            "source": number["source"],
+            "label": number["label"],
+            "paper": _paper_text(number),
+        }
         if number.get("claim"):
             rows += _claim_rows(number, by_setting, base)
             continue
@@ -169,9 +182,15 @@ def number_rows(experiment: Experiment, records: list[dict[str, Any]]) -> list[d
             rows.append({**base, "ours": "-", "variant": "", "verdict": "not run"})
         for group in found:
             text, stats = _ours(group, number["measure"])
-            rows.append({**base, "ours": text, "variant": group.variant(),
-                         "verdict": verdict(number, stats, _metric(group, number["measure"])),
-                         "transcribed": group.transcribed()})  # fmt: skip
+            rows.append(
+                {
+                    **base,
+                    "ours": text,
+                    "variant": group.variant(),
+                    "verdict": verdict(number, stats, _metric(group, number["measure"])),
+                    "transcribed": group.transcribed(),
+                }
+            )
     return rows
 
 
@@ -186,11 +205,19 @@ def _claim_rows(number, by_setting, base) -> list[dict[str, Any]]:
             continue
         metric = _metric(group, number["measure"])
         ahead = a[0] < b[0] if metric == "mse" else a[0] > b[0]
-        text = (f"{number['better']} {_ours(group, number['measure'])[0]} against "
-                f"{number['worse']} {_ours(other, number['measure'])[0]}")  # fmt: skip
-        rows.append({**base, "ours": text, "variant": group.variant(),
-                     "verdict": f"direction {'' if ahead else 'not '}reproduced",
-                     "transcribed": group.transcribed() or other.transcribed()})  # fmt: skip
+        text = (
+            f"{number['better']} {_ours(group, number['measure'])[0]} against "
+            f"{number['worse']} {_ours(other, number['measure'])[0]}"
+        )
+        rows.append(
+            {
+                **base,
+                "ours": text,
+                "variant": group.variant(),
+                "verdict": f"direction {'' if ahead else 'not '}reproduced",
+                "transcribed": group.transcribed() or other.transcribed(),
+            }
+        )
     return rows or [{**base, "ours": "-", "variant": "", "verdict": "not run"}]
 
 
@@ -202,17 +229,28 @@ def setting_rows(experiment: Experiment, records: list[dict[str, Any]]) -> list[
         for group in by_setting.get(setting.key, []):
             metric = _metric(group, "test")
             unit = "%" if metric == "accuracy" else ""
-            seeds = [f"{r['seed']}: {_fmt(r['test']['mean'], metric)}{unit}"
-                     for r in group.records if r.get("seed") is not None]  # fmt: skip
+            seeds = [
+                f"{r['seed']}: {_fmt(r['test']['mean'], metric)}{unit}"
+                for r in group.records
+                if r.get("seed") is not None
+            ]
             pruned = [f"{100 * r['sparsity']:.1f}%" for r in group.records if r.get("sparsity")]
-            seconds = [f"{r['train_seconds']:,.0f}" for r in group.records
-                       if r.get("train_seconds") is not None]  # fmt: skip
-            rows.append({
-                "setting": setting.key, "variant": group.variant(),
-                "seeds": ", ".join(seeds) or "-", "mean": _ours(group, "test")[0],
-                "pruned": ", ".join(pruned) or "-", "train_seconds": ", ".join(seconds) or "-",
-                "source": ", ".join(sorted({_source(r) for r in group.records})),
-            })  # fmt: skip
+            seconds = [
+                f"{r['train_seconds']:,.0f}"
+                for r in group.records
+                if r.get("train_seconds") is not None
+            ]
+            rows.append(
+                {
+                    "setting": setting.key,
+                    "variant": group.variant(),
+                    "seeds": ", ".join(seeds) or "-",
+                    "mean": _ours(group, "test")[0],
+                    "pruned": ", ".join(pruned) or "-",
+                    "train_seconds": ", ".join(seconds) or "-",
+                    "source": ", ".join(sorted({_source(r) for r in group.records})),
+                }
+            )
     return rows
 
 
@@ -235,8 +273,10 @@ def cut_note(experiment: Experiment, records: list[dict[str, Any]]) -> str:
         notes.append("runs departing from the paper's settings: " + "; ".join(variants))
     seeds = {r["seed"] for r in records if r.get("seed") is not None}
     if records and seeds != set(PAPER_SEEDS):
-        notes.append(f"seeds {', '.join(map(str, sorted(seeds))) or 'none'} (the paper's: "
-                     f"{', '.join(map(str, PAPER_SEEDS))})")  # fmt: skip
+        notes.append(
+            f"seeds {', '.join(map(str, sorted(seeds))) or 'none'} (the paper's: "
+            f"{', '.join(map(str, PAPER_SEEDS))})"
+        )
     return "; ".join(notes)
 
 
@@ -245,49 +285,70 @@ def _cells(row: dict[str, Any], keys: tuple[str, ...]) -> str:
 
 
 def numbers_markdown(experiment: Experiment, records: list[dict[str, Any]]) -> str:
-    lines = ["| paper's number | source | paper | ours: mean ± std over seeds | run as | verdict |",
-             "|---|---|---|---|---|---|"]  # fmt: skip
+    lines = [
+        "| paper's number | source | paper | ours: mean ± std over seeds | run as | verdict |",
+        "|---|---|---|---|---|---|",
+    ]
     for row in number_rows(experiment, records):
-        verdict_text = f"**{row['verdict']}**" + (" (transcribed)" if row.get("transcribed") else "")
+        verdict_text = f"**{row['verdict']}**" + (
+            " (transcribed)" if row.get("transcribed") else ""
+        )
         variant = f"cut: {row['variant']}" if row["variant"] else "paper's settings"
-        lines.append(_cells({**row, "variant": variant, "verdict": verdict_text},
-                            ("label", "source", "paper", "ours", "variant", "verdict")))  # fmt: skip
+        lines.append(
+            _cells(
+                {**row, "variant": variant, "verdict": verdict_text},
+                ("label", "source", "paper", "ours", "variant", "verdict"),
+            )
+        )
     return "\n".join(lines)
 
 
 def settings_markdown(experiment: Experiment, records: list[dict[str, Any]]) -> str:
-    lines = ["| setting | run as | each seed | mean ± std over seeds | pruned at the end | "
-             "training s | source |", "|---|---|---|---|---|---|---|"]  # fmt: skip
+    lines = [
+        "| setting | run as | each seed | mean ± std over seeds | pruned at the end | "
+        "training s | source |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for row in setting_rows(experiment, records):
         row = {**row, "variant": f"cut: {row['variant']}" if row["variant"] else "paper's settings"}
-        lines.append(_cells(row, ("setting", "variant", "seeds", "mean", "pruned",
-                                  "train_seconds", "source")))  # fmt: skip
+        lines.append(
+            _cells(
+                row, ("setting", "variant", "seeds", "mean", "pruned", "train_seconds", "source")
+            )
+        )
     return "\n".join(lines)
 
 
 def report_markdown(experiment: Experiment, records: list[dict[str, Any]], plots: list[str]) -> str:
     """``NAME.md``: what was run, the paper's numbers against ours, every setting's runs."""
     cut = cut_note(experiment, records)
-    scale = f"**Cut down, not the paper's experiment**: {cut}." if cut else (
-        "At the paper's settings and seeds.")  # fmt: skip
+    scale = (
+        f"**Cut down, not the paper's experiment**: {cut}."
+        if cut
+        else ("At the paper's settings and seeds.")
+    )
     parts = [
         f"# {experiment.name}: {experiment.title}",
         f"Paper: {experiment.source}. {scale}",
         f"Verdicts: {RULE}.",
-        "## The paper's numbers", numbers_markdown(experiment, records),
-        "## Every setting", settings_markdown(experiment, records),
+        "## The paper's numbers",
+        numbers_markdown(experiment, records),
+        "## Every setting",
+        settings_markdown(experiment, records),
         *[f"![{experiment.name}]({p})" for p in plots],
-    ]  # fmt: skip
+    ]
     return "\n\n".join(parts) + "\n"
 
 
 def report_json(experiment: Experiment, records: list[dict[str, Any]]) -> dict[str, Any]:
     return {
-        "experiment": experiment.name, "source": experiment.source, "rule": RULE,
+        "experiment": experiment.name,
+        "source": experiment.source,
+        "rule": RULE,
         "cut": cut_note(experiment, records) or None,
         "numbers": number_rows(experiment, records),
         "settings": setting_rows(experiment, records),
-    }  # fmt: skip
+    }
 
 
 BLOCK = re.compile(
