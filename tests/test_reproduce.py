@@ -151,6 +151,8 @@ def test_every_experiment_at_smoke_scale(name, roots, tmp_path):
         assert rec["deviations"]["ways"] == {"paper": rec["deviations"]["ways"]["paper"], "ours": 2}
         setting = experiment.setting(rec["setting"])
         assert set(rec["cross"]) == set(setting.cross)
+        assert name != "figure2" or rec["gradient_ratio"] > 0
+        assert name != "table8" or 0 < rec["val_best"] <= 1
     assert report["cut"] and "runs departing from the paper's settings" in report["cut"]
     assert len(report["numbers"]) >= len(experiment.numbers())
     assert {row["id"] for row in report["numbers"]} == {n["id"] for n in experiment.numbers()}

@@ -85,10 +85,10 @@ def gradient_ratio(run: Run, records: list[dict[str, Any]]) -> float | None:
     logged iterations, divided by that over the first tenth: near 0 when the gradients
     vanish (feature reuse), near or above 1 when they stop falling (rapid learning, Fig. 2)."""
     from ..export import natural_key
-    from ..plots import _prunable  # the feature extractor's weights, as mt plot shows them
+    from ..plots import feature_gradient_keys
 
-    layers = sorted(_prunable(run), key=natural_key)
-    series = [r[f"grad/{layers[-1]}"] for r in records if f"grad/{layers[-1]}" in r]
+    last = sorted(feature_gradient_keys(run), key=natural_key)[-1]
+    series = [r[last] for r in records if last in r]
     if not series:
         return None
     tenth = max(1, len(series) // 10)
