@@ -354,8 +354,9 @@ def docs_command(
         bool, typer.Option(help="Write nothing; exit 1 if the page's tables are out of date.")
     ] = False,
 ) -> None:
-    """Write the tables between <!-- mt:table NAME [numbers|settings] --> and <!-- /mt:table -->
-    in PAGE from the results store; the text around them stays as written."""
+    """Write the tables of PAGE's mt:table blocks from the results store: a block runs from
+    <!-- mt:table NAME --> (or NAME settings) to <!-- /mt:table -->; the text around them stays
+    as written."""
     if not page.is_file():
         raise MetaticketError(f"{page} is not a file.")
     text = page.read_text(encoding="utf-8")
