@@ -240,7 +240,9 @@ def test_collect_a_sweep_then_write_the_page(tmp_path):
         text.count(prose) == 2 and text.endswith("<!-- /mt:table -->\nend\n") and "old" not in text
     )
     maml = [line for line in text.splitlines() if line.startswith("| MAML, sinusoid MSE")]
-    assert len(maml) == 2 and all("(2 seeds)" in line and "cut: " in line for line in maml)
+    assert len(maml) == 2 and all(
+        "(2 seeds)" in line and "not the paper's: " in line for line in maml
+    )
     assert any("outer_guard 1000" in line for line in maml)
     mt("reproduce", "docs", "--page", str(page), "--store", str(store), "--check")
 

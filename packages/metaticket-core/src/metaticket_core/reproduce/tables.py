@@ -293,7 +293,7 @@ def numbers_markdown(experiment: Experiment, records: list[dict[str, Any]]) -> s
         verdict_text = f"**{row['verdict']}**" + (
             " (transcribed)" if row.get("transcribed") else ""
         )
-        variant = f"cut: {row['variant']}" if row["variant"] else "paper's settings"
+        variant = f"not the paper's: {row['variant']}" if row["variant"] else "paper's settings"
         lines.append(
             _cells(
                 {**row, "variant": variant, "verdict": verdict_text},
@@ -310,7 +310,12 @@ def settings_markdown(experiment: Experiment, records: list[dict[str, Any]]) -> 
         "|---|---|---|---|---|---|---|",
     ]
     for row in setting_rows(experiment, records):
-        row = {**row, "variant": f"cut: {row['variant']}" if row["variant"] else "paper's settings"}
+        row = {
+            **row,
+            "variant": f"not the paper's: {row['variant']}"
+            if row["variant"]
+            else "paper's settings",
+        }
         lines.append(
             _cells(
                 row, ("setting", "variant", "seeds", "mean", "pruned", "train_seconds", "source")
