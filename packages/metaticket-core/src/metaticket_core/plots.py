@@ -132,8 +132,9 @@ def plot_comparison(runs: list[Run], out_dir: Path) -> list[Path]:
     ax.legend(fontsize="small")
     written = [_save(fig, out_dir / "validation.png")]
 
+    body = {run.id: feature_gradient_keys(run) for run in runs}  # each backbone built once
     layers = sorted(
-        {k for run in runs for r in records[run.id] for k in r if _is_body_grad(k, run)},
+        {k for run in runs for r in records[run.id] for k in r if k in body[run.id]},
         key=natural_key,
     )
     if layers:
@@ -155,8 +156,9 @@ def plot_comparison(runs: list[Run], out_dir: Path) -> list[Path]:
     return written
 
 
-def _is_body_grad(key: str, run: Run) -> bool:
-    return key.startswith("grad/") and key[len("grad/") :] in _prunable(run)
+def feature_gradient_keys(run: Run) -> set[str]:
+    """The metrics keys of the feature extractor's inner-loop task gradients (paper Fig. 2)."""
+    return {f"grad/{name}" for name in _prunable(run)}
 
 
 def _prunable(run: Run) -> set[str]:

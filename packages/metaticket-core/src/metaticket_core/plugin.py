@@ -5,7 +5,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from .commands import config, evaluate, listing, plot, predict, runs, sweep, tickets, train
+from .commands import (
+    config,
+    evaluate,
+    listing,
+    plot,
+    predict,
+    reproduce,
+    runs,
+    sweep,
+    tickets,
+    train,
+)
 from .hookspecs import hookimpl
 from .loggers import CsvLogger, JsonlLogger, tensorboard
 
@@ -21,6 +32,7 @@ def register_commands(app: Any) -> None:
     plot.register(app)
     predict.register(app)
     sweep.register(app)
+    reproduce.register(app)
 
 
 @hookimpl
