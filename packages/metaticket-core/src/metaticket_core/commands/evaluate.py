@@ -19,6 +19,7 @@ from .options import (
     DEFAULT_RUNS_DIR,
     EPISODES,
     JSON_OUT,
+    LOAD_DEVICE,
     PRECISION,
     RUN_ID,
     RUNS_DIR,
@@ -30,8 +31,8 @@ def register(app: typer.Typer) -> None:
     app.command("cross-test")(cross_test_command)
 
 
-def _meta_test(run, which, episodes, progress, **changes):
-    x = load_experiment(run, which, **changes)
+def _meta_test(run, which, episodes, progress, device, **changes):
+    x = load_experiment(run, which, device, **changes)
     n = x.config.test_episodes if episodes is None else episodes
     return evaluate(x.learner, x.dataset, x.config, "test", n, x.device, progress)
 
@@ -43,6 +44,7 @@ def test_command(
     data_root: Annotated[Path | None, typer.Option(help="Its folder on disk.")] = None,
     checkpoint: CHECKPOINT = "last",
     precision: PRECISION = None,
+    device: LOAD_DEVICE = "auto",
     runs_dir: RUNS_DIR = DEFAULT_RUNS_DIR,
     json_out: JSON_OUT = False,
 ) -> None:
@@ -53,7 +55,7 @@ def test_command(
     if dataset and not data_root:
         changes["data_root"] = None
     with Progress() as progress:
-        result = _meta_test(run, checkpoint, episodes, progress, **changes)
+        result = _meta_test(run, checkpoint, episodes, progress, device, **changes)
     if json_out:
         typer.echo(json.dumps({"run_id": run.id, "checkpoint": checkpoint, **result.as_dict()}))
     else:
@@ -68,6 +70,7 @@ def cross_test_command(
     ],
     episodes: EPISODES = None,
     checkpoint: CHECKPOINT = "last",
+    device: LOAD_DEVICE = "auto",
     runs_dir: RUNS_DIR = DEFAULT_RUNS_DIR,
     json_out: JSON_OUT = False,
 ) -> None:
@@ -78,7 +81,7 @@ def cross_test_command(
         for item in dataset:
             name, _, root = item.partition("=")
             result = _meta_test(
-                run, checkpoint, episodes, progress, dataset=name, data_root=root or None
+                run, checkpoint, episodes, progress, device, dataset=name, data_root=root or None
             )
             rows.append((name, result))
     if json_out:

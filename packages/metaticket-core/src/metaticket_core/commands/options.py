@@ -36,6 +36,12 @@ PRECISION = Annotated[
         show_default="fp32",
     ),
 ]
+LOAD_DEVICE = Annotated[
+    str,
+    typer.Option(
+        "--device", help="cpu, cuda, or auto: the run's own device where present, else the CPU."
+    ),
+]
 THREADS = Annotated[
     int | None,
     typer.Option(

@@ -14,7 +14,7 @@ from .. import distributed
 from ..config import RunConfig, load_config, validate
 from ..console import console
 from ..errors import ConfigError
-from ..experiment import Experiment, build
+from ..experiment import Experiment, build, portable_device
 from ..files import write_json
 from ..presets import preset as get_preset
 from ..progress import Progress
@@ -63,7 +63,10 @@ def train_command(
         bool | None, typer.Option("--first-order", help="First-order meta-gradients.")
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Seed of everything.")] = None,
-    device: Annotated[str | None, typer.Option(help="cpu, cuda or auto.")] = None,
+    device: Annotated[
+        str | None,
+        typer.Option(help="cpu, cuda or auto (with --resume: the run's own where present)."),
+    ] = None,
     precision: PRECISION = None,
     runs_dir: RUNS_DIR = DEFAULT_RUNS_DIR,
     run_id: Annotated[str | None, typer.Option(help="Name of the new run folder.")] = None,
@@ -205,7 +208,8 @@ def _resumed(ctx: typer.Context, run: Run) -> RunConfig:
                 f"done; give at least {done}."
             )
         config.iterations = iterations
-    changes = {"device": ctx.params.get("device"), "precision": ctx.params.get("precision")}
+    device = portable_device(run.id, config.device, ctx.params.get("device") or "auto")
+    changes = {"device": device, "precision": ctx.params.get("precision")}
     changes["loggers"] = [*config.loggers, *(ctx.params.get("log") or [])]
     return validate({**config.model_dump(), **{k: v for k, v in changes.items() if v}})
 
