@@ -6,24 +6,20 @@
 # to what is left of the budget, so one that hangs cannot take the rest down.
 #
 # From the repository root, on a machine with a CUDA GPU:
-#     MT_WHEELS=.whl bash benchmarks/gpu_check.sh    # offline: missing wheels from ./.whl
+#     MT_WHEELS=.whl bash benchmarks/gpu_check.sh    # offline: installs from ./.whl first
 #     bash benchmarks/gpu_check.sh                   # with a package index
 #     bash benchmarks/gpu_check.sh --cpu             # smoke test on the CPU, tiny settings, no
-#                                                    # install, no memory columns
+#                                                    # memory columns, no install unless
+#                                                    # MT_WHEELS is set
 #                                                    # (tests/test_gpu_check.py)
 # Environment: PYTHON (default python3), MT_GPU_BUDGET (seconds, default 570); the demo's run
 # folder goes to a new temporary folder (under $TMPDIR).
 #
-# The target has Python 3.12 and torch with typer, rich, pluggy, safetensors, numpy, pillow,
-# h5py, scipy, matplotlib and pyyaml, but not pydantic nor hatchling (the build backend that
-# the editable installs need, with editables). Their wheels, with the requirements the target
-# lacks or has too old (hatchling: tomlkit, trove-classifiers; pydantic: typing-extensions
-# >= 4.16):
-#     python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 \
-#         --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
-#         --platform manylinux2014_x86_64 -d .whl pydantic==2.14.4 pydantic-core==2.50.5 \
-#         annotated-types==0.8.0 typing-inspection==0.4.5 typing-extensions==4.16.0 \
-#         hatchling==1.33.0 trove-classifiers==2026.9.21.13 tomlkit==0.15.2 editables==0.6
+# The target has Python 3.12 and torch, with the packages of benchmarks/gpu_preinstalled.txt but
+# not pydantic nor a build backend. `bash benchmarks/gpu_wheels.sh .whl` prepares the folder
+# (the five project wheels, built here, and the third-party ones the target lacks) that the
+# install stage takes with `pip install --no-index --no-deps`; `--rehearse` tries it here in a
+# venv that holds only what the target has (benchmarks/README.md).
 #
 # Cases: 5-way 5-shot, 5 queries per class, the paper's meta-batch 4, one second-order inner
 # step (evaluation: 3 graph-free steps); mlp on its own input, Omniglot's 1x28x28; conv4,
@@ -68,17 +64,15 @@ WRN_EVAL=(--cases wrn28-10-84 --episodes 4 --warmup 1 --memory-episodes 1)
 
 install() {
     export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 PIP_BREAK_SYSTEM_PACKAGES=1
-    local pip=("$PY" -m pip install -q) source=() editables=()
+    local pip=("$PY" -m pip install -q)
     # into the interpreter's environment, or the user's where that is not writable
     "$PY" -c 'import os, sysconfig; exit(not os.access(sysconfig.get_path("purelib"), os.W_OK))' ||
         pip+=(--user)
-    [[ -n ${MT_WHEELS:-} ]] && source=(--no-index --find-links "$MT_WHEELS")
-    for p in packages/metaticket-{core,datasets,models,methods} plugins/metaticket-metasgd; do
-        editables+=(-e "$p")
-    done
-    "${pip[@]}" "${source[@]}" pydantic hatchling editables &&
-        "${pip[@]}" --no-deps --no-build-isolation "${editables[@]}" &&
-        "$PY" -m metaticket_core --version
+    if [[ -n ${MT_WHEELS:-} ]]; then # no index, no build: every wheel is in the folder
+        "${pip[@]}" --no-index --no-deps --find-links "$MT_WHEELS" -r "$MT_WHEELS/requirements.txt"
+    else
+        "${pip[@]}" packages/metaticket-{core,datasets,models,methods} plugins/metaticket-metasgd
+    fi && "$PY" -m metaticket_core --version
 }
 
 machine() {
@@ -163,7 +157,9 @@ stage() {
 
 echo "metaticket GPU check ($MODE), $(date -u '+%Y-%m-%d %H:%M UTC'), commit" \
     "$(git rev-parse --short HEAD 2>/dev/null)"
-[[ $MODE == gpu ]] && stage "install (pip)" 120 install
+if [[ $MODE == gpu || -n ${MT_WHEELS:-} ]]; then
+    stage "install (pip)" 120 install || exit 1
+fi
 stage "machine" 45 machine || exit 1
 for precision in fp32 bf16; do
     stage "meta-training step, $precision: median ms, peak MiB (benchmarks/step_time.py)" 90 \
