@@ -213,3 +213,24 @@ def test_step_differentiates_only_the_meta_parameters(toy_config, tmp_path, monk
     trainer.step(1)
     assert fixed.grad is None
     assert all(p.grad is not None for p in trainer.meta_parameters)
+
+
+def test_prefetching_changes_nothing(toy_config, tmp_path):
+    """The next step's tasks are drawn in a background thread while a step runs: the same
+    weights, optimizer state and logged metrics as drawing them in the step."""
+    runs = {}
+    for prefetch in (True, False):
+        torch.manual_seed(7)
+        config = RunConfig(**toy_config)
+        runs[prefetch] = Trainer(
+            build(config), create_run(config, tmp_path, f"p{prefetch}"), prefetch=prefetch
+        )
+        runs[prefetch].fit()
+    a, b = state(runs[True]), state(runs[False])
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    metrics = {
+        p: [{k: v for k, v in row.items() if k != "time"} for row in t.run.metrics()]
+        for p, t in runs.items()
+    }
+    assert metrics[True] == metrics[False] and len(metrics[True]) == 20 + 2  # steps, validations
+    assert runs[True].episodes.pool is None  # the thread ends with the training

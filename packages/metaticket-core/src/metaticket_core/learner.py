@@ -42,17 +42,19 @@ class MetaLearner(nn.Module):
     @abstractmethod
     def outer_loss(
         self, tasks: list[Task], diagnostics: bool = False
-    ) -> tuple[torch.Tensor, dict[str, float]]:
+    ) -> tuple[torch.Tensor, dict[str, float | torch.Tensor]]:
         """Mean query loss over the meta-batch after inner-loop adaptation (graph kept for
         backward), and metrics: ``loss``, ``accuracy`` (classification) and, with
         ``diagnostics``, ``grad/<parameter>``: mean absolute inner-loop task gradient of each
         parameter. They cost a pass over every weight per task, so the trainer asks for them
-        only on the iterations it logs."""
+        only on the iterations it logs. Metrics may be numbers or single-value tensors, which
+        the trainer reads only when it logs them (each read waits for the device)."""
 
     @abstractmethod
-    def evaluate(self, task: Task) -> dict[str, float]:
+    def evaluate(self, task: Task) -> dict[str, float | torch.Tensor]:
         """Adapt on the support set with the test-time step count, building no second-order
-        graph, and score the query set: ``loss`` and ``accuracy`` (classification) or ``mse``."""
+        graph, and score the query set: ``loss`` and ``accuracy`` (classification) or ``mse``,
+        numbers or single-value tensors (read once for a whole batch of episodes)."""
 
     @abstractmethod
     def adapt(

@@ -65,12 +65,20 @@ class Task:
     classes: tuple[str, ...] = ()
 
     def to(self, device: torch.device | str) -> Task:
+        """On ``device``; to a GPU through pinned memory, copied without waiting for it."""
+        device = torch.device(device)
+
+        def move(t: torch.Tensor) -> torch.Tensor:
+            if device.type == "cuda" and t.device.type == "cpu":
+                return t.pin_memory().to(device, non_blocking=True)
+            return t.to(device)
+
         return replace(
             self,
-            support_x=self.support_x.to(device),
-            support_y=self.support_y.to(device),
-            query_x=self.query_x.to(device),
-            query_y=self.query_y.to(device),
+            support_x=move(self.support_x),
+            support_y=move(self.support_y),
+            query_x=move(self.query_x),
+            query_y=move(self.query_y),
         )
 
 
