@@ -13,7 +13,7 @@ from .console import err_console
 from .distributed import SINGLE, World
 from .errors import ConfigError
 from .learner import MetaLearner
-from .precision import check_precision
+from .precision import check_precision, set_numerics
 from .registry import datasets, methods
 from .tasks import SPLITS, FewShotDataset, default_cache_dir
 
@@ -75,6 +75,7 @@ def build(config: RunConfig, cache_dir: Path | None = None, world: World = SINGL
     config.check_names()
     device = resolve_device(config.device, world)
     check_precision(config.precision, device)
+    set_numerics(config.precision, config.deterministic, device)
     dataset = load_dataset(config, cache_dir)
     for split in SPLITS:
         dataset.check(split, **asdict(config.episode))

@@ -68,6 +68,14 @@ def train_command(
         typer.Option(help="cpu, cuda or auto (with --resume: the run's own where present)."),
     ] = None,
     precision: PRECISION = None,
+    deterministic: Annotated[
+        bool | None,
+        typer.Option(
+            "--deterministic",
+            help="PyTorch's deterministic algorithms: bit-identical runs on a GPU too, slower "
+            "(else cuDNN's benchmark mode).",
+        ),
+    ] = None,
     runs_dir: RUNS_DIR = DEFAULT_RUNS_DIR,
     run_id: Annotated[str | None, typer.Option(help="Name of the new run folder.")] = None,
     resume: Annotated[
@@ -103,7 +111,7 @@ def train_command(
         "ways": ways, "shots": shots, "queries": queries, "meta_batch": meta_batch,
         "iterations": iterations, "inner_lr": inner_lr, "inner_steps": inner_steps,
         "test_inner_steps": test_inner_steps, "outer_lr": outer_lr, "first_order": first_order,
-        "seed": seed, "device": device, "precision": precision,
+        "seed": seed, "device": device, "precision": precision, "deterministic": deterministic,
     }  # fmt: skip
     flags["loggers"] = log or None  # an empty list would clear a config file's loggers
 
@@ -181,13 +189,14 @@ def _train(
         typer.echo(json.dumps(summary))
 
 
-RESUME_MAY_CHANGE = {"iterations", "device", "precision", "log"}
+RESUME_MAY_CHANGE = {"iterations", "device", "precision", "deterministic", "log"}
 ALONGSIDE_RESUME = {"resume", "runs_dir", "nproc", "threads", "json_out"}
 
 
 def _resumed(ctx: typer.Context, run: Run) -> RunConfig:
     """``run``'s config with what ``--resume`` may change: ``--iterations`` (to train longer,
-    never fewer than done), where and how it runs (``--device``, ``--precision``) and more
+    never fewer than done), where and how it runs (``--device``, ``--precision``,
+    ``--deterministic``) and more
     loggers (``--log``); any other setting is refused, naming it."""
     given = _given(ctx)
     refused = sorted(set(given) - RESUME_MAY_CHANGE - ALONGSIDE_RESUME)
@@ -195,8 +204,8 @@ def _resumed(ctx: typer.Context, run: Run) -> RunConfig:
         names = ", ".join(max(given[n].opts, key=len) for n in refused)
         raise ConfigError(
             f"--resume continues run {run.id!r} with its own settings and cannot change {names}; "
-            f"with --resume only --iterations (to train longer), --device, --precision and --log "
-            f"may be given."
+            f"with --resume only --iterations (to train longer), --device, --precision, "
+            f"--deterministic and --log may be given."
         )
     config = run.config()
     iterations = ctx.params.get("iterations")
@@ -209,7 +218,11 @@ def _resumed(ctx: typer.Context, run: Run) -> RunConfig:
             )
         config.iterations = iterations
     device = portable_device(run.id, config.device, ctx.params.get("device") or "auto")
-    changes = {"device": device, "precision": ctx.params.get("precision")}
+    changes = {
+        "device": device,
+        "precision": ctx.params.get("precision"),
+        "deterministic": ctx.params.get("deterministic"),
+    }
     changes["loggers"] = [*config.loggers, *(ctx.params.get("log") or [])]
     return validate({**config.model_dump(), **{k: v for k, v in changes.items() if v}})
 
