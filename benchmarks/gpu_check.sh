@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# GPU check (issue 18): install the project, time the meta-training step (MAML, Meta-ticket,
+# GPU check (issues 18, 26): install the project, time the meta-training step (MAML, Meta-ticket,
 # Meta-ticket+BOIL) and evaluation on mlp, conv4, resnet12 and wrn28-10 in fp32 and bf16 with
 # peak GPU memory, then train the demo on the GPU, interrupt it (Ctrl-C), resume it and
-# meta-test it. Plain text output, at most 10 minutes: every stage runs under a time limit cut
+# meta-test it; then the per-task loop against batched, and what is left of the budget on
+# Omniglot 20-way 5-shot at MLP width 8 (MAML, Meta-ticket: the step rate of the paper's run). Plain text output, at most 10 minutes: every stage runs under a time limit cut
 # to what is left of the budget, so one that hangs cannot take the rest down.
 #
 # From the repository root, on a machine with a CUDA GPU:
@@ -105,6 +106,45 @@ wrn_evaluation() {
     "$PY" benchmarks/eval_throughput.py --device "$DEVICE" --precision "$1" "${WRN_EVAL[@]}"
 }
 
+# batched=auto batches every case on a GPU: the per-task loop against it, to check that rule
+batched() {
+    "$PY" benchmarks/step_time.py --device "$DEVICE" --precision fp32 --cases mlp conv4 \
+        conv4-84 --methods maml metaticket --batched --repeats 10 --warmup 2 --memory-steps 0
+}
+
+# the spare budget on the paper: Omniglot 20-way 5-shot at MLP width 8, MAML then Meta-ticket
+# for half of SECONDS each (Ctrl-C then), printing the step rate from the run's start to the
+# interrupt and what the paper's 30,000 iterations would take at it
+paper() { # paper SECONDS
+    local root=${MT_OMNIGLOT:-../shared/data/omniglot} each=$((($1 - 10) / 2)) runs method
+    [[ -d $root ]] || root=shared/data/omniglot
+    if [[ ! -d $root ]]; then
+        echo "no Omniglot at ../shared/data/omniglot nor shared/data/omniglot (MT_OMNIGLOT=...)"
+        return 1
+    fi
+    runs=$(mktemp -d)
+    for method in maml metaticket; do
+        MT_RUNS_DIR=$runs timeout -s INT -k 10 "$each" "$PY" -m metaticket_core train \
+            --preset "omniglot-20w5s-$method" --data-root "$root" --device "$DEVICE" \
+            --set model_options.width=8 --iterations 30000 --run-id "$method" 2>&1 | {
+            local line start="" steps=""
+            while IFS= read -r line; do # the run starts once its data and model are built
+                [[ -z $start && $line == "run $method in "* ]] && start=$(date +%s.%N)
+                [[ $line =~ Interrupted\ at\ iteration\ ([0-9]+) ]] && steps=${BASH_REMATCH[1]}
+            done
+            if [[ -z $start || -z $steps || $steps == 0 ]]; then
+                echo "$method: no iteration done in $each s"
+            else
+                awk -v m="$method" -v n="$steps" -v t="$(date +%s.%N)" -v s="$start" 'BEGIN {
+                    r = n / (t - s)
+                    printf "%s: %d iterations in %.0f s, %.2f it/s: 30,000 would take %.1f h\n",
+                        m, n, t - s, r, 30000 / r / 3600
+                }'
+            fi
+        }
+    done
+}
+
 # the demo on the device, Ctrl-C once its first checkpoint exists, resumed; then mt test in bf16
 demo() {
     local runs pid
@@ -175,6 +215,10 @@ if [[ $MODE == gpu ]]; then # the heaviest last, so that nothing waits on them; 
     stage "wrn28-10 step, fp32" 75 wrn_steps fp32
     stage "wrn28-10 evaluation, bf16" 45 wrn_evaluation bf16
     stage "wrn28-10 evaluation, fp32" 45 wrn_evaluation fp32
+    stage "per-task loop against batched, fp32 (benchmarks/step_time.py --batched)" 75 batched
+    left=$((BUDGET - SECONDS - 5))
+    stage "paper: Omniglot 20-way 5-shot, MLP width 8, MAML and Meta-ticket" "$left" \
+        paper "$left"
 fi
 echo
 echo "gpu_check: done in $SECONDS s"
