@@ -175,9 +175,9 @@ class FunctionalLearner(MetaLearner):
             phi0, masks = self.start()
             losses, score, grads = self.query_losses(phi0, masks, tasks, diagnostics)
         loss = losses.mean()
-        # left on the device, one tensor: the trainer reads them only on the steps it logs
+        # left on the device, one tensor cut from the graph (kept until the trainer logs them)
         names = list(grads)
-        values = torch.stack([loss.detach(), score] + [grads[n].to(loss.dtype) for n in names])
+        values = torch.stack([loss, score] + [grads[n].to(loss.dtype) for n in names]).detach()
         metrics = {"loss": values[0], metric_name(tasks[0].query_y): values[1]}
         metrics.update({f"grad/{n}": v for n, v in zip(names, values[2:], strict=True)})
         return loss, metrics
