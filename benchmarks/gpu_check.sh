@@ -211,12 +211,12 @@ for precision in fp32 bf16; do
 done
 stage "demo: mt train, Ctrl-C, mt train --resume, mt test --precision bf16" 150 demo
 if [[ $MODE == gpu ]]; then # the heaviest last, so that nothing waits on them; bf16 first
+    stage "per-task loop against batched, fp32 (benchmarks/step_time.py --batched)" 75 batched
     stage "wrn28-10 step, bf16" 75 wrn_steps bf16
     stage "wrn28-10 step, fp32" 75 wrn_steps fp32
     stage "wrn28-10 evaluation, bf16" 45 wrn_evaluation bf16
     stage "wrn28-10 evaluation, fp32" 45 wrn_evaluation fp32
-    stage "per-task loop against batched, fp32 (benchmarks/step_time.py --batched)" 75 batched
-    left=$((BUDGET - SECONDS - 5))
+    left=$((BUDGET - SECONDS - 5)) # the spare minutes, on the paper
     stage "paper: Omniglot 20-way 5-shot, MLP width 8, MAML and Meta-ticket" "$left" \
         paper "$left"
 fi
