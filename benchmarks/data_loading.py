@@ -44,7 +44,7 @@ def nearest_centroid(dataset, episodes: int = 500) -> float:
     stream = dataset.episodes("test", ways=5, shots=1, queries=15, seed=0)
     hits = []
     for _ in range(episodes):
-        task = next(stream)
+        task = next(stream).to("cpu")  # images as float
         predicted = torch.cdist(task.query_x.flatten(1), task.support_x.flatten(1)).argmin(1)
         hits.append((predicted == task.query_y).float().mean().item())
     return float(np.mean(hits))

@@ -1,29 +1,26 @@
 #!/usr/bin/env bash
-# GPU check (issue 18): install the project, time the meta-training step (MAML, Meta-ticket,
+# GPU check (issues 18, 26): install the project, time the meta-training step (MAML, Meta-ticket,
 # Meta-ticket+BOIL) and evaluation on mlp, conv4, resnet12 and wrn28-10 in fp32 and bf16 with
 # peak GPU memory, then train the demo on the GPU, interrupt it (Ctrl-C), resume it and
-# meta-test it. Plain text output, at most 10 minutes: every stage runs under a time limit cut
+# meta-test it; then the per-task loop against batched, and what is left of the budget on
+# Omniglot 20-way 5-shot at MLP width 8 (MAML, Meta-ticket: the step rate of the paper's run). Plain text output, at most 10 minutes: every stage runs under a time limit cut
 # to what is left of the budget, so one that hangs cannot take the rest down.
 #
 # From the repository root, on a machine with a CUDA GPU:
-#     MT_WHEELS=.whl bash benchmarks/gpu_check.sh    # offline: missing wheels from ./.whl
+#     MT_WHEELS=.whl bash benchmarks/gpu_check.sh    # offline: installs from ./.whl first
 #     bash benchmarks/gpu_check.sh                   # with a package index
 #     bash benchmarks/gpu_check.sh --cpu             # smoke test on the CPU, tiny settings, no
-#                                                    # install, no memory columns
+#                                                    # memory columns, no install unless
+#                                                    # MT_WHEELS is set
 #                                                    # (tests/test_gpu_check.py)
 # Environment: PYTHON (default python3), MT_GPU_BUDGET (seconds, default 570); the demo's run
 # folder goes to a new temporary folder (under $TMPDIR).
 #
-# The target has Python 3.12 and torch with typer, rich, pluggy, safetensors, numpy, pillow,
-# h5py, scipy, matplotlib and pyyaml, but not pydantic nor hatchling (the build backend that
-# the editable installs need, with editables). Their wheels, with the requirements the target
-# lacks or has too old (hatchling: tomlkit, trove-classifiers; pydantic: typing-extensions
-# >= 4.16):
-#     python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 \
-#         --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
-#         --platform manylinux2014_x86_64 -d .whl pydantic==2.14.4 pydantic-core==2.50.5 \
-#         annotated-types==0.8.0 typing-inspection==0.4.5 typing-extensions==4.16.0 \
-#         hatchling==1.33.0 trove-classifiers==2026.9.21.13 tomlkit==0.15.2 editables==0.6
+# The target has Python 3.12 and torch, with the packages of benchmarks/gpu_preinstalled.txt but
+# not pydantic nor a build backend. `bash benchmarks/gpu_wheels.sh .whl` prepares the folder
+# (the five project wheels, built here, and the third-party ones the target lacks) that the
+# install stage takes with `pip install --no-index --no-deps`; `--rehearse` tries it here in a
+# venv that holds only what the target has (benchmarks/README.md).
 #
 # Cases: 5-way 5-shot, 5 queries per class, the paper's meta-batch 4, one second-order inner
 # step (evaluation: 3 graph-free steps); mlp on its own input, Omniglot's 1x28x28; conv4,
@@ -68,17 +65,15 @@ WRN_EVAL=(--cases wrn28-10-84 --episodes 4 --warmup 1 --memory-episodes 1)
 
 install() {
     export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 PIP_BREAK_SYSTEM_PACKAGES=1
-    local pip=("$PY" -m pip install -q) source=() editables=()
+    local pip=("$PY" -m pip install -q)
     # into the interpreter's environment, or the user's where that is not writable
     "$PY" -c 'import os, sysconfig; exit(not os.access(sysconfig.get_path("purelib"), os.W_OK))' ||
         pip+=(--user)
-    [[ -n ${MT_WHEELS:-} ]] && source=(--no-index --find-links "$MT_WHEELS")
-    for p in packages/metaticket-{core,datasets,models,methods} plugins/metaticket-metasgd; do
-        editables+=(-e "$p")
-    done
-    "${pip[@]}" "${source[@]}" pydantic hatchling editables &&
-        "${pip[@]}" --no-deps --no-build-isolation "${editables[@]}" &&
-        "$PY" -m metaticket_core --version
+    if [[ -n ${MT_WHEELS:-} ]]; then # no index, no build: every wheel is in the folder
+        "${pip[@]}" --no-index --no-deps --find-links "$MT_WHEELS" -r "$MT_WHEELS/requirements.txt"
+    else
+        "${pip[@]}" packages/metaticket-{core,datasets,models,methods} plugins/metaticket-metasgd
+    fi && "$PY" -m metaticket_core --version
 }
 
 machine() {
@@ -109,6 +104,45 @@ evaluation() { # evaluation PRECISION
 wrn_steps() { "$PY" benchmarks/step_time.py --device "$DEVICE" --precision "$1" "${WRN_STEP[@]}"; }
 wrn_evaluation() {
     "$PY" benchmarks/eval_throughput.py --device "$DEVICE" --precision "$1" "${WRN_EVAL[@]}"
+}
+
+# batched=auto batches every case on a GPU: the per-task loop against it, to check that rule
+batched() {
+    "$PY" benchmarks/step_time.py --device "$DEVICE" --precision fp32 --cases mlp conv4 \
+        conv4-84 --methods maml metaticket --batched --repeats 10 --warmup 2 --memory-steps 0
+}
+
+# the spare budget on the paper: Omniglot 20-way 5-shot at MLP width 8, MAML then Meta-ticket
+# for half of SECONDS each (Ctrl-C then), printing the step rate from the run's start to the
+# interrupt and what the paper's 30,000 iterations would take at it
+paper() { # paper SECONDS
+    local root=${MT_OMNIGLOT:-../shared/data/omniglot} each=$((($1 - 10) / 2)) runs method
+    [[ -d $root ]] || root=shared/data/omniglot
+    if [[ ! -d $root ]]; then
+        echo "no Omniglot at ../shared/data/omniglot nor shared/data/omniglot (MT_OMNIGLOT=...)"
+        return 1
+    fi
+    runs=$(mktemp -d)
+    for method in maml metaticket; do
+        MT_RUNS_DIR=$runs timeout -s INT -k 10 "$each" "$PY" -m metaticket_core train \
+            --preset "omniglot-20w5s-$method" --data-root "$root" --device "$DEVICE" \
+            --set model_options.width=8 --iterations 30000 --run-id "$method" 2>&1 | {
+            local line start="" steps=""
+            while IFS= read -r line; do # the run starts once its data and model are built
+                [[ -z $start && $line == "run $method in "* ]] && start=$(date +%s.%N)
+                [[ $line =~ Interrupted\ at\ iteration\ ([0-9]+) ]] && steps=${BASH_REMATCH[1]}
+            done
+            if [[ -z $start || -z $steps || $steps == 0 ]]; then
+                echo "$method: no iteration done in $each s"
+            else
+                awk -v m="$method" -v n="$steps" -v t="$(date +%s.%N)" -v s="$start" 'BEGIN {
+                    r = n / (t - s)
+                    printf "%s: %d iterations in %.0f s, %.2f it/s: 30,000 would take %.1f h\n",
+                        m, n, t - s, r, 30000 / r / 3600
+                }'
+            fi
+        }
+    done
 }
 
 # the demo on the device, Ctrl-C once its first checkpoint exists, resumed; then mt test in bf16
@@ -163,7 +197,9 @@ stage() {
 
 echo "metaticket GPU check ($MODE), $(date -u '+%Y-%m-%d %H:%M UTC'), commit" \
     "$(git rev-parse --short HEAD 2>/dev/null)"
-[[ $MODE == gpu ]] && stage "install (pip)" 120 install
+if [[ $MODE == gpu || -n ${MT_WHEELS:-} ]]; then
+    stage "install (pip)" 120 install || exit 1
+fi
 stage "machine" 45 machine || exit 1
 for precision in fp32 bf16; do
     stage "meta-training step, $precision: median ms, peak MiB (benchmarks/step_time.py)" 90 \
@@ -175,10 +211,14 @@ for precision in fp32 bf16; do
 done
 stage "demo: mt train, Ctrl-C, mt train --resume, mt test --precision bf16" 150 demo
 if [[ $MODE == gpu ]]; then # the heaviest last, so that nothing waits on them; bf16 first
+    stage "per-task loop against batched, fp32 (benchmarks/step_time.py --batched)" 75 batched
     stage "wrn28-10 step, bf16" 75 wrn_steps bf16
     stage "wrn28-10 step, fp32" 75 wrn_steps fp32
     stage "wrn28-10 evaluation, bf16" 45 wrn_evaluation bf16
     stage "wrn28-10 evaluation, fp32" 45 wrn_evaluation fp32
+    left=$((BUDGET - SECONDS - 5)) # the spare minutes, on the paper
+    stage "paper: Omniglot 20-way 5-shot, MLP width 8, MAML and Meta-ticket" "$left" \
+        paper "$left"
 fi
 echo
 echo "gpu_check: done in $SECONDS s"

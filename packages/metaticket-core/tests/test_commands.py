@@ -164,6 +164,33 @@ def test_resume_continues_a_run(capsys, runs, monkeypatch):
     assert summary["test"] == reference["test"]
 
 
+def test_a_cuda_run_loads_on_a_machine_without_one(capsys, runs, monkeypatch):
+    """Trained on a GPU (its config says cuda), tested, exported and resumed on the CPU: each
+    command says so in one line; asking for cuda explicitly is the usual one-line error."""
+    import torch
+
+    summary = train(capsys, runs, "--run-id", "g")
+    config = runs.parent / "runs" / "g" / "config.json"
+    config.write_text(config.read_text().replace('"device": "cpu"', '"device": "cuda"'))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    said = "run g was trained on cuda; no CUDA device here, so it runs on the CPU\n"
+
+    code, out, err = mt(capsys, "test", "g", "--json")
+    assert code == 0 and err == said
+    assert json.loads(out)["mean"] == summary["test"]["mean"]
+    code, _, err = mt(capsys, "cross-test", "g", "--dataset", "toy", "--episodes", "4")
+    assert code == 0 and err == said
+    code, _, err = mt(capsys, "export-mask", "g", "-o", str(runs.parent / "g.safetensors"))
+    assert code == 0 and err == said
+    code, _, err = mt(capsys, "test", "g", "--device", "cpu")
+    assert code == 0 and err == ""
+    code, _, err = mt(capsys, "test", "g", "--device", "cuda")
+    assert code == 1 and "no CUDA device is available" in err and err.count("\n") == 1
+    code, out, err = mt(capsys, "train", "--resume", "g", "--iterations", "22", "--json")
+    assert code == 0 and said in err
+    assert json.loads(out.strip().splitlines()[-1])["test"]["episodes"] == 10
+
+
 def test_cross_test_table(capsys, runs):
     train(capsys, runs, "--run-id", "x")
     code, out, err = mt(capsys, "cross-test", "x", "--dataset", "toy", "--episodes", "6", "--json")

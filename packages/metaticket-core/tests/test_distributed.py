@@ -104,3 +104,25 @@ def test_meta_batch_must_divide_by_the_world_size(mt, tmp_path):
     assert list_runs(tmp_path / "runs") == []
     with pytest.raises(ConfigError, match="world size 4"):
         distributed.share(6, distributed.World(rank=1, size=4))
+
+
+def test_a_rank_binds_its_gpu_before_joining_the_group(monkeypatch):
+    """With CUDA (faked), rank 1 makes GPU 1 its device first, then joins the group bound to it;
+    the average over GPU tensors is NCCL's own AVG, gloo's a sum divided after."""
+    calls = []
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    monkeypatch.setattr(torch.cuda, "set_device", lambda d: calls.append(("set_device", d)))
+    monkeypatch.setattr(
+        distributed.dist,
+        "init_process_group",
+        lambda backend, **kw: calls.append(("init", backend, kw.get("device_id"))),
+    )
+    monkeypatch.setattr(distributed.dist, "barrier", lambda: None)
+    monkeypatch.setattr(distributed.dist, "destroy_process_group", lambda: None)
+    with distributed.process_group(distributed.World(rank=1, size=2, local_rank=1)):
+        pass
+    gpu = torch.device("cuda", 1)
+    assert calls == [("set_device", gpu), ("init", "cpu:gloo,cuda:nccl", gpu)]
+    assert distributed.reduce_mean(gpu) == (distributed.dist.ReduceOp.AVG, False)
+    assert distributed.reduce_mean(torch.device("cpu")) == (distributed.dist.ReduceOp.SUM, True)

@@ -152,3 +152,41 @@ def test_plain_progress_lines_read_back(capsys):
     assert parsed is not None and (parsed.description, parsed.completed) == ("train", 2)
     assert (parsed.total, parsed.info) == (40, "loss 0.125 acc 50.0%") and parsed.rate >= 0
     assert parse_plain("iteration 3: val accuracy 50.00% ± 1.00% (5 episodes)") is None
+
+
+def test_each_job_sees_a_gpu_of_its_own(sweep, tmp_path, monkeypatch):
+    """Two GPUs (faked in the parent: the children find none and train on the CPU), two jobs:
+    each child is started seeing one GPU, job slot k GPU k, and a third run reuses the slot
+    that freed."""
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    monkeypatch.setenv("MT_TEST_SHOW_GPU", "1")
+    grid = ["--seeds", "0", "--grid", "inner_lr=0.3,0.5,0.7", "--set", "device=auto"]
+    code, err = sweep(*grid, "--sweep-id", "g", "--jobs", "2", "--threads", "1")
+    assert code == 0, err
+    assert "3 runs, 2 at a time, 1 thread(s) each, GPUs 0,1" in err
+    seen = [
+        (tmp_path / "runs" / f"g-inner_lr={lr}-seed0" / "job.log").read_text().splitlines()[0]
+        for lr in ("0.3", "0.5", "0.7")
+    ]
+    assert seen[:2] == ["visible GPUs: 0", "visible GPUs: 1"]
+    assert seen[2] in ("visible GPUs: 0", "visible GPUs: 1")
+
+    from metaticket_core.sweep_jobs import visible_gpus
+
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "5,7,9")  # the parent's own share of the GPUs
+    assert visible_gpus() == ["5", "7"]  # as many as torch counts
+
+
+def test_more_jobs_than_gpus_is_one_line(sweep, tmp_path, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    code, err = sweep(*GRID, "--set", "device=cuda", "--sweep-id", "x", "--jobs", "3")
+    assert code == 1 and err.count("\n") == 1
+    assert "--jobs 3 but this machine has 2 GPU(s)" in err and "--jobs 2 or fewer" in err
+    assert not (tmp_path / "runs" / "x-inner_lr=0.3-seed0").exists()

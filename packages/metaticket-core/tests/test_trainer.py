@@ -258,3 +258,24 @@ def test_outer_guard_in_training(toy_config, tmp_path, monkeypatch):
 def test_outer_guard_only_scales_down(toy_config):
     with pytest.raises(ConfigError, match=r"outer_guard_to=20\.0 exceeds outer_guard=10\.0"):
         validate({**toy_config, "outer_guard": 10, "outer_guard_to": 20})
+
+
+def test_prefetching_changes_nothing(toy_config, tmp_path):
+    """The next step's tasks are drawn in a background thread while a step runs: the same
+    weights, optimizer state and logged metrics as drawing them in the step."""
+    runs = {}
+    for prefetch in (True, False):
+        torch.manual_seed(7)
+        config = RunConfig(**toy_config)
+        runs[prefetch] = Trainer(
+            build(config), create_run(config, tmp_path, f"p{prefetch}"), prefetch=prefetch
+        )
+        runs[prefetch].fit()
+    a, b = state(runs[True]), state(runs[False])
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    metrics = {
+        p: [{k: v for k, v in row.items() if k != "time"} for row in t.run.metrics()]
+        for p, t in runs.items()
+    }
+    assert metrics[True] == metrics[False] and len(metrics[True]) == 20 + 2  # steps, validations
+    assert runs[True].episodes.pool is None  # the thread ends with the training

@@ -1,6 +1,7 @@
 """The program each rank of a distributed test runs, and each job of a parallel sweep: the ``mt``
 CLI with only the toy plugin (and the processes it starts run this program too).
 
+``MT_TEST_SHOW_GPU=1`` prints the GPUs it may see (``CUDA_VISIBLE_DEVICES``) first.
 ``MT_TEST_FAIL=RANK:ITERATION`` makes that rank fail with an error of its own at that iteration,
 ``MT_TEST_HANG=RANK:ITERATION`` makes it stop answering there (as a long step would: signals
 interrupt it), ``MT_TEST_KILL_IN_SAVE=N`` kills the process (SIGKILL) halfway through writing its
@@ -67,6 +68,8 @@ def _killed_in(save_file, n: int):
 
 
 if __name__ == "__main__":
+    if os.environ.get("MT_TEST_SHOW_GPU"):
+        print(f"visible GPUs: {os.environ.get('CUDA_VISIBLE_DEVICES')}", flush=True)
     distributed.ENTRY_MODULE = "toy_worker"
     Trainer.step = _sabotaged(Trainer.step)
     if "MT_TEST_KILL_IN_SAVE" in os.environ:

@@ -26,12 +26,16 @@ def toy(rotations=1, counts=(3, 3, 3, 3, 3, 3)):
 def test_shapes_labels_and_values():
     task = next(toy().episodes("train", ways=3, shots=1, queries=2, seed=0))
     assert task.support_x.shape == (3, 1, 4, 4) and task.query_x.shape == (6, 1, 4, 4)
-    assert task.support_x.dtype == torch.float32 and task.support_y.dtype == torch.int64
+    assert task.support_x.dtype == torch.uint8 and task.support_y.dtype == torch.int64
     assert task.support_y.tolist() == [0, 1, 2] and task.query_y.tolist() == [0, 0, 1, 1, 2, 2]
-    assert task.support_x.min() >= 0 and task.support_x.max() == 1.0
+    on_device = task.to("cpu")  # images become float where they are used
+    assert on_device.support_x.dtype == torch.float32
+    assert on_device.support_x.min() >= 0 and on_device.support_x.max() == 1.0
+    exact = np.divide(task.query_x.numpy(), 255, dtype=np.float32)  # as numpy converted them
+    assert torch.equal(on_device.query_x, torch.from_numpy(exact))
     for label, name in enumerate(task.classes):  # label i holds examples of classes[i] only
         cls = int(name[1:])
-        values = task.query_x[task.query_y == label][:, 0, 1, 1] * 255
+        values = task.query_x[task.query_y == label][:, 0, 1, 1].int()
         assert set(torch.round(values / 10).int().tolist()) == {cls}
 
 
@@ -43,7 +47,7 @@ def test_examples_distinct_within_a_class():
             xs = torch.cat(
                 [task.support_x[task.support_y == label], task.query_x[task.query_y == label]]
             )
-            assert len({round(v) for v in (xs[:, 0, 1, 1] * 255).tolist()}) == 3
+            assert len(set(xs[:, 0, 1, 1].tolist())) == 3
 
 
 def test_label_order_is_random():
@@ -71,7 +75,7 @@ def test_rotations_are_classes_of_the_same_split():
         for x, name in zip(task.support_x, task.classes, strict=True):
             turns = int(name[-3:]) // 90
             corner = np.rot90(np.eye(4)[0:1].T @ np.eye(4)[0:1], turns)  # where the mark went
-            assert x[0].numpy()[corner == 1].item() == 1.0
+            assert x[0].numpy()[corner == 1].item() == 255
         seen.update(task.classes)
         if len(seen) == 4:
             break

@@ -12,7 +12,8 @@ def nearest_centroid_accuracy(dataset, split, episodes=300, ways=5, shots=1):
     """Mean query accuracy of the nearest class mean in raw pixel space."""
     correct = []
     stream = dataset.episodes(split, ways=ways, shots=shots, queries=15, seed=0)
-    for _, task in zip(range(episodes), stream, strict=False):
+    for _, episode in zip(range(episodes), stream, strict=False):
+        task = episode.to("cpu")  # images as float
         centroids = task.support_x.flatten(1).reshape(ways, shots, -1).mean(1)
         predicted = torch.cdist(task.query_x.flatten(1), centroids).argmin(1)
         correct.append((predicted == task.query_y).float().mean().item())

@@ -20,7 +20,7 @@ def test_reads_layout_and_splits_in_wnids_order(tiny_imagenet_root, tmp_path, bu
     task = next(ds.episodes("train", ways=3, shots=2, queries=3, seed=0))
     assert task.support_x.shape == (6, 3, 32, 32) and task.query_x.shape == (9, 3, 32, 32)
     for label, wnid in enumerate(task.classes):  # flat colour per class: red = 20 * index
-        red = task.query_x[task.query_y == label][:, 0].mean() * 255
+        red = task.query_x[task.query_y == label][:, 0].float().mean()
         assert abs(red - 20 * wnids.index(wnid)) < 4
 
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from metaticket_core.tasks import Task
-from metaticket_methods.batched import AUTO_MAX_WEIGHTS, use_batched
+from metaticket_methods.batched import AUTO_MAX_WEIGHTS, auto_batches, use_batched
 from metaticket_methods.maml import boil, maml
 from metaticket_methods.metaticket import metaticket, metaticket_boil, metaticket_reg
 
@@ -53,7 +53,7 @@ def test_batched_meta_gradient_equals_the_loop(
     torch.testing.assert_close(loss, loop_loss, rtol=1e-12, atol=1e-14)
     assert metrics.keys() == loop_metrics.keys()
     for key, value in loop_metrics.items():
-        assert metrics[key] == pytest.approx(value, rel=1e-12, abs=1e-14), key
+        assert float(metrics[key]) == pytest.approx(float(value), rel=1e-12, abs=1e-14), key
     assert len(grads) == len(loop_grads)
     # a bias right before BatchNorm gets exactly zero gradient: only noise there, hence atol
     for grad, expected in zip(grads, loop_grads, strict=True):
@@ -78,3 +78,7 @@ def test_rule(tiny, tasks):
     assert not use_batched("on", running, dict(running.named_parameters()), batch)
     ragged = [batch[0], tasks(n=1, shots=4)[0]]  # tasks of different shapes cannot be stacked
     assert not use_batched("on", small, phi0, ragged)
+    # on a GPU, wherever it applies: the loop's cost there is kernel launches, not arithmetic
+    wide_phi0 = dict(wide.named_parameters())
+    assert auto_batches(torch.device("cuda", 1), wide_phi0)
+    assert not auto_batches(torch.device("cpu"), wide_phi0)

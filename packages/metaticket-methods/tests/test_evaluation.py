@@ -53,7 +53,7 @@ def test_evaluate_matches_adapt_then_predict(build, tiny, config, tasks):
     params = learner.adapt(task.support_x, task.support_y)
     logits = learner.predict(params, task.query_x)
     loss = torch.nn.functional.cross_entropy(logits, task.query_y)
-    assert learner.evaluate(task)["loss"] == pytest.approx(loss.item())
+    assert float(learner.evaluate(task)["loss"]) == pytest.approx(loss.item())
 
 
 def test_running_batchnorm_is_updated_by_training_and_used_by_evaluation(tiny, config, tasks):
@@ -103,7 +103,7 @@ def test_regression_variant_masks_the_hidden_layer_and_trains_the_rest(tiny, con
     assert learner.outer_defaults.optimizer == "adam" and learner.outer_defaults.lr == 1e-3
     loss, metrics = learner.outer_loss(sine_tasks())
     loss.backward()
-    assert metrics["mse"] == pytest.approx(loss.item()) and "accuracy" not in metrics
+    assert float(metrics["mse"]) == pytest.approx(loss.item()) and "accuracy" not in metrics
     assert all(p.grad is not None for p in learner.meta_parameters())
     result = learner.evaluate(sine_tasks(n=1)[0])
     assert set(result) == {"loss", "mse"}

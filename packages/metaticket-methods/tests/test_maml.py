@@ -74,7 +74,7 @@ def test_outer_loss_and_task_gradient_metrics(tiny, net, config, tasks, batched)
     loss, metrics = learner.outer_loss(batch, diagnostics=True)
     phi = {n: p.detach().requires_grad_() for n, p in learner.backbone.named_parameters()}
     torch.testing.assert_close(loss.detach(), reference_loss(net, phi, batch, 0.3, 1).detach())
-    assert metrics["loss"] == pytest.approx(loss.item())
+    assert float(metrics["loss"]) == pytest.approx(loss.item())
     assert 0 <= metrics["accuracy"] <= 1
     for name in phi:
         first = [
@@ -83,7 +83,7 @@ def test_outer_loss_and_task_gradient_metrics(tiny, net, config, tasks, batched)
             .mean()
             for t in batch
         ]
-        assert metrics[f"grad/{name}"] == pytest.approx(torch.stack(first).mean().item())
+        assert float(metrics[f"grad/{name}"]) == pytest.approx(torch.stack(first).mean().item())
 
 
 @pytest.mark.parametrize(("factory", "moved"), [(anil, {"head"}), (boil, {"fc1", "bn", "fc2"})])

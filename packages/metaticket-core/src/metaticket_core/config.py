@@ -106,7 +106,12 @@ class RunConfig(BaseModel):
     seed: int = Field(0, ge=0, lt=2**32)
     device: Literal["cpu", "cuda", "auto"] = "auto"
     precision: Precision = Field(
-        "fp32", description="forward passes in float32, or under bfloat16 autocast (bf16)"
+        "fp32",
+        description="forward passes in true float32, TF32 on a GPU (tf32), or under bfloat16 "
+        "autocast (bf16)",
+    )
+    deterministic: bool = Field(
+        False, description="PyTorch's deterministic algorithms (else cuDNN's benchmark mode)"
     )
     val_interval: int = Field(500, ge=1, le=100_000_000, description="validate every N iterations")
     val_episodes: int = Field(100, ge=1, le=1_000_000)

@@ -72,13 +72,19 @@ def timeout() -> timedelta:
 def process_group(world: World) -> Iterator[None]:
     """Join the job's process group (a no-op for one process) and leave it afterwards.
 
-    With CUDA, CPU tensors (objects, metrics) go through gloo and CUDA tensors through NCCL.
+    With CUDA, CPU tensors (objects, metrics) go through gloo and CUDA tensors through NCCL;
+    the rank's GPU is its current device first and the group is bound to it (``device_id``), so
+    that NCCL never guesses it (which would put every rank's communicator on GPU 0).
     """
     if world.size == 1:
         yield
         return
-    backend = "cpu:gloo,cuda:nccl" if torch.cuda.is_available() else "gloo"
-    dist.init_process_group(backend, timeout=timeout())
+    if torch.cuda.is_available() and world.local_rank < torch.cuda.device_count():
+        gpu = torch.device("cuda", world.local_rank)
+        torch.cuda.set_device(gpu)
+        dist.init_process_group("cpu:gloo,cuda:nccl", timeout=timeout(), device_id=gpu)
+    else:
+        dist.init_process_group("gloo", timeout=timeout())
     try:
         yield
         # leave together: gloo can abort a process (SIGABRT at exit) whose group is torn down
@@ -117,11 +123,21 @@ def all_reduce_mean_(tensors: Sequence[torch.Tensor], world: World) -> None:
     if world.size == 1 or not tensors:
         return
     flat = torch.cat([t.reshape(-1) for t in tensors])
+    op, divide = reduce_mean(flat.device)
     with _collective("all_reduce"):
-        dist.all_reduce(flat)
-    flat /= world.size
+        dist.all_reduce(flat, op=op)
+    if divide:
+        flat /= world.size
     for t, part in zip(tensors, flat.split([t.numel() for t in tensors]), strict=True):
         t.copy_(part.view_as(t))
+
+
+def reduce_mean(device: torch.device) -> tuple[dist.ReduceOp, bool]:
+    """How to average over the ranks on ``device``: NCCL averages itself (``AVG``), gloo has no
+    such op, so its sum is divided after (True)."""
+    if device.type == "cuda":
+        return dist.ReduceOp.AVG, False
+    return dist.ReduceOp.SUM, True
 
 
 def broadcast(obj: T, world: World) -> T:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 
 
@@ -69,5 +70,17 @@ def one_line(exc: BaseException) -> str:
         return f"{exc.strerror}: {' -> '.join(map(repr, paths))}" if paths else exc.strerror
     if isinstance(exc, MemoryError):
         return "Out of memory; use a smaller meta-batch, model or dataset."
+    if isinstance(exc, RuntimeError) and (op := nondeterministic_op(exc)):
+        return (
+            f"--deterministic: {op} has no deterministic implementation on this device; train "
+            f"without --deterministic, or with another model or method."
+        )
     text = (str(exc).strip().splitlines() or [""])[0]
     return f"unexpected {type(exc).__name__}: {text} (MT_DEBUG=1 shows the traceback)"
+
+
+def nondeterministic_op(exc: RuntimeError) -> str | None:
+    """The operation named by PyTorch's error for one that has no deterministic kernel while
+    deterministic algorithms are on, else None."""
+    match = re.match(r"\s*(.+?) does not have a deterministic implementation", str(exc))
+    return match[1] if match else None

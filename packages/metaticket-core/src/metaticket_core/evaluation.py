@@ -11,6 +11,7 @@ from .config import RunConfig
 from .learner import MetaLearner
 from .precision import autocast
 from .progress import Progress
+from .records import Metrics, on_host
 from .tasks import METRICS, FewShotDataset, Split, TaskType
 
 
@@ -67,10 +68,11 @@ def episode_scores(
     share: tuple[int, int] = (0, 1),
 ) -> list[dict[str, float]]:
     """Scores of the fixed episodes ``i < episodes`` with ``i % size == rank`` for ``share =
-    (rank, size)``: the ranks of a distributed run split the same episodes between them."""
+    (rank, size)``: the ranks of a distributed run split the same episodes between them. The
+    scores stay on the device until the last episode is queued, then are read at once."""
     rank, size = share
     stream = dataset.episodes(split, **asdict(config.episode), seed=config.seed)
-    scores = []
+    scores: list[Metrics] = []
     task_bar = (
         progress.task(f"{split} episodes", len(range(rank, episodes, size)), transient=True)
         if progress
@@ -86,7 +88,7 @@ def episode_scores(
             task_bar.advance()
     if task_bar is not None:
         task_bar.done()
-    return scores
+    return on_host(scores)
 
 
 def summarize(task_type: TaskType, scores: list[dict[str, float]]) -> EvalResult:

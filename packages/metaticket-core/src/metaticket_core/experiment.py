@@ -9,10 +9,11 @@ import torch
 
 from .backbone import build_backbone
 from .config import RunConfig, method_arguments
+from .console import err_console
 from .distributed import SINGLE, World
 from .errors import ConfigError
 from .learner import MetaLearner
-from .precision import check_precision
+from .precision import check_precision, set_numerics
 from .registry import datasets, methods
 from .tasks import SPLITS, FewShotDataset, default_cache_dir
 
@@ -46,6 +47,21 @@ def resolve_device(name: str, world: World = SINGLE) -> torch.device:
     return torch.device(name)
 
 
+def portable_device(run_id: str, trained: str, requested: str = "auto") -> str:
+    """Where to load a trained run: ``requested``, or with ``auto`` the run's own device where
+    this machine has one, else the CPU (said in one line), so that a run trained on a GPU can be
+    tested, exported and resumed anywhere."""
+    if requested != "auto":
+        return requested
+    if trained == "cuda" and not torch.cuda.is_available():
+        err_console.print(
+            f"run {run_id} was trained on cuda; no CUDA device here, so it runs on the CPU",
+            highlight=False,
+        )
+        return "cpu"
+    return trained
+
+
 def load_dataset(config: RunConfig, cache_dir: Path | None = None) -> FewShotDataset:
     factory = datasets().get(config.dataset).factory
     return factory(
@@ -59,6 +75,7 @@ def build(config: RunConfig, cache_dir: Path | None = None, world: World = SINGL
     config.check_names()
     device = resolve_device(config.device, world)
     check_precision(config.precision, device)
+    set_numerics(config.precision, config.deterministic, device)
     dataset = load_dataset(config, cache_dir)
     for split in SPLITS:
         dataset.check(split, **asdict(config.episode))

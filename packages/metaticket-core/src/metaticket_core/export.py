@@ -31,6 +31,7 @@ def export_mask(
     with_scores: bool = False,
     with_weights: bool = False,
     force: bool = False,
+    device: str = "auto",
 ) -> dict[str, float]:
     """Write ``run``'s ticket to ``path`` (an existing file only with ``force``); returns the
     sparsity per layer and in total."""
@@ -38,7 +39,7 @@ def export_mask(
 
     check_output(path, force)
 
-    experiment = load_experiment(run, which)
+    experiment = load_experiment(run, which, device)
     learner = experiment.learner
     masks = learner.masks()
     if not masks:

@@ -175,16 +175,14 @@ class FunctionalLearner(MetaLearner):
 
     def outer_loss(
         self, tasks: list[Task], diagnostics: bool = False
-    ) -> tuple[torch.Tensor, dict[str, float]]:
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         with self.backbone_mode(training=True):
             phi0, masks = self.start()
             losses, score, grads = self.query_losses(phi0, masks, tasks, diagnostics)
         loss = losses.mean()
-        # one device sync for all metrics
+        # left on the device, one tensor cut from the graph (kept until the trainer logs them)
         names = list(grads)
-        values = torch.stack(
-            [loss.detach(), score] + [grads[n].to(loss.dtype) for n in names]
-        ).tolist()
+        values = torch.stack([loss, score] + [grads[n].to(loss.dtype) for n in names]).detach()
         metrics = {"loss": values[0], metric_name(tasks[0].query_y): values[1]}
         metrics.update({f"grad/{n}": v for n, v in zip(names, values[2:], strict=True)})
         return loss, metrics
@@ -241,13 +239,13 @@ class FunctionalLearner(MetaLearner):
 
         return adapt
 
-    def evaluate(self, task: Task) -> dict[str, float]:
+    def evaluate(self, task: Task) -> dict[str, torch.Tensor]:
         params = self.adapt(task.support_x, task.support_y)
         with torch.no_grad():
             outputs = self.predict(params, task.query_x)
             loss = task_loss(outputs, task.query_y)
             score = metric(outputs, task.query_y)
-        return {"loss": loss.item(), metric_name(task.query_y): score.item()}
+        return {"loss": loss, metric_name(task.query_y): score}  # read with the batch's others
 
     def adapt(
         self, support_x: torch.Tensor, support_y: torch.Tensor, steps: int | None = None

@@ -10,14 +10,17 @@ import torch
 from . import checkpoint, training_checkpoint
 from .config import validate
 from .errors import MetaticketError
-from .experiment import Experiment, build
+from .experiment import Experiment, build, portable_device
 from .precision import autocast
 from .runs import Run
 
 
-def load_experiment(run: Run, which: str = "last", **changes: Any) -> Experiment:
-    """Rebuild ``run``'s experiment (with config ``changes``, e.g. another dataset) and load
-    the learner from its ``which`` checkpoint ("last" or "best")."""
+def load_experiment(
+    run: Run, which: str = "last", device: str = "auto", **changes: Any
+) -> Experiment:
+    """Rebuild ``run``'s experiment (with config ``changes``, e.g. another dataset) on
+    ``device`` (``auto``: the run's own where present, else the CPU) and load the learner from
+    its ``which`` checkpoint ("last" or "best")."""
     if which not in ("last", "best"):
         raise MetaticketError(f"Unknown checkpoint {which!r}; use 'last' or 'best'.")
     path = run.checkpoint(which)
@@ -25,12 +28,14 @@ def load_experiment(run: Run, which: str = "last", **changes: Any) -> Experiment
         raise MetaticketError(
             f"Run {run.id!r} has no {which} checkpoint yet (it is written at each validation)."
         )
-    config = validate({**run.config().model_dump(), **changes})
+    trained = run.config()
+    changes["device"] = portable_device(run.id, trained.device, device)
+    config = validate({**trained.model_dump(), **changes})
     experiment = build(config)
-    trained = run.status().get("input_shape")
-    if trained and tuple(trained) != tuple(experiment.dataset.input_shape):
+    shape = run.status().get("input_shape")
+    if shape and tuple(shape) != tuple(experiment.dataset.input_shape):
         raise MetaticketError(
-            f"Run {run.id!r} was trained on inputs {tuple(trained)}, but dataset "
+            f"Run {run.id!r} was trained on inputs {tuple(shape)}, but dataset "
             f"{config.dataset!r} gives {tuple(experiment.dataset.input_shape)}; choose dataset "
             f"options that match (for example --set dataset_options.size=...)."
         )
@@ -59,8 +64,10 @@ class Predictor:
         self.classes: tuple[str, ...] = ()
 
     @classmethod
-    def from_run(cls, run: Run, which: str = "last", steps: int | None = None) -> Predictor:
-        return cls(load_experiment(run, which), steps)
+    def from_run(
+        cls, run: Run, which: str = "last", steps: int | None = None, device: str = "auto"
+    ) -> Predictor:
+        return cls(load_experiment(run, which, device), steps)
 
     def fit(self, support_x: torch.Tensor, support_y: torch.Tensor, classes: list[str]) -> None:
         """Adapt on labelled examples (labels index ``classes``)."""

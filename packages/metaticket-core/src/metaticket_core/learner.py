@@ -64,19 +64,20 @@ class MetaLearner(nn.Module):
 
     def outer_loss(
         self, tasks: list[Task], diagnostics: bool = False
-    ) -> tuple[torch.Tensor, dict[str, float]]:
+    ) -> tuple[torch.Tensor, dict[str, float | torch.Tensor]]:
         """Mean query loss over the meta-batch after inner-loop adaptation (graph kept for
         backward), and metrics: ``loss``, ``accuracy`` (classification) and, with
         ``diagnostics``, ``grad/<parameter>``: mean absolute inner-loop task gradient of each
         parameter. They cost a pass over every weight per task, so the trainer asks for them
-        only on the iterations it logs. Called by ``outer_gradients``; a learner that overrides
-        that need not implement it."""
+        only on the iterations it logs. Metrics may be numbers or single-value tensors, which
+        the trainer reads only when it logs them (each read waits for the device). Called by
+        ``outer_gradients``; a learner that overrides that need not implement it."""
         raise NotImplementedError(f"{type(self).__name__} implements neither outer_loss nor "
                                   "outer_gradients")  # fmt: skip
 
     def outer_gradients(
         self, tasks: list[Task], diagnostics: bool = False
-    ) -> tuple[list[torch.Tensor | None], dict[str, float]]:
+    ) -> tuple[list[torch.Tensor | None], dict[str, float | torch.Tensor]]:
         """The outer update's direction for each of ``meta_parameters()`` (None: no update; the
         outer optimizer steps against it, as against a gradient) and the metrics, ``loss``
         among them (a non-finite one stops the run). By default the gradients of
@@ -92,13 +93,14 @@ class MetaLearner(nn.Module):
         # the loss that was differentiated is the one checked for divergence
         return [next(grads) if p.requires_grad else None for p in params], {
             **metrics,
-            "loss": loss.item(),
+            "loss": loss.detach(),
         }
 
     @abstractmethod
-    def evaluate(self, task: Task) -> dict[str, float]:
+    def evaluate(self, task: Task) -> dict[str, float | torch.Tensor]:
         """Adapt on the support set with the test-time step count, building no second-order
-        graph, and score the query set: ``loss`` and ``accuracy`` (classification) or ``mse``."""
+        graph, and score the query set: ``loss`` and ``accuracy`` (classification) or ``mse``,
+        numbers or single-value tensors (read once for a whole batch of episodes)."""
 
     @abstractmethod
     def adapt(

@@ -2,7 +2,9 @@
 
 Each run is a child process, ``mt sweep-job RUN_ID`` (the same training code as ``mt sweep
 --jobs 1``: ``sweeps.train_run``), started with its share of the cores as its thread count, in
-the environment too so that OpenMP starts with it. Processes rather than threads or a worker
+the environment too so that OpenMP starts with it. With GPUs, job slot k (of ``--jobs``, at most
+one per GPU) sees only GPU k mod n through ``CUDA_VISIBLE_DEVICES``, so that the runs at work
+never share one. Processes rather than threads or a worker
 pool: a run that crashes, diverges or is killed takes only itself down, its output goes to its
 own log (``<run>/job.log``), and it stops on Ctrl-C exactly as ``mt train`` does (it checkpoints,
 so that running the sweep again resumes it).
@@ -30,11 +32,12 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import BinaryIO
 
+import torch
 from rich.markup import escape
 
 from . import distributed
 from .config import RunConfig
-from .errors import MetaticketError
+from .errors import ConfigError, MetaticketError
 from .evaluation import EvalResult
 from .progress import Bar, Progress, parse_plain
 from .runs import Run, create_run
@@ -52,6 +55,7 @@ class Job:
     process: subprocess.Popen
     log: BinaryIO  # read from where this child's output starts
     bar: Bar
+    slot: int  # which of the --jobs places it holds (its GPU)
     partial: bytes = b""
     error: str = ""  # its last ``Error:`` line
     last: str = ""  # its last line
@@ -92,6 +96,12 @@ def run_jobs(
     """Train and test the points, ``jobs`` at a time; finished runs are kept, unfinished ones
     resumed. Returns the ids of the runs that failed, each reported when it did; raises after
     Ctrl-C (or SIGTERM), once every child has checkpointed and stopped."""
+    gpus = visible_gpus() if any(c.device != "cpu" for _, c in points) else []
+    if gpus and jobs > len(gpus):
+        raise ConfigError(
+            f"--jobs {jobs} but this machine has {len(gpus)} GPU(s): each run needs one of its "
+            f"own; use --jobs {len(gpus)} or fewer (or --set device=cpu)."
+        )
     queue = []
     for run_id, config in points:
         run, finished = started(run_id, runs_dir, progress)
@@ -99,14 +109,17 @@ def run_jobs(
             queue.append(run or create_run(config, runs_dir, run_id))
     per_job = share(jobs, threads)
     if queue:
-        progress.log(f"{len(queue)} runs, {jobs} at a time, {per_job} thread(s) each")
+        on = f", GPUs {','.join(gpus)}" if gpus else ""
+        progress.log(f"{len(queue)} runs, {jobs} at a time, {per_job} thread(s) each{on}")
     running: list[Job] = []
     failed: list[str] = []
     with _stop_requests() as stop:
         try:
             while running or (queue and not stop):
                 while queue and len(running) < jobs and not stop:
-                    running.append(_start(queue.pop(0), per_job, progress))
+                    slot = min(set(range(jobs)) - {j.slot for j in running})
+                    gpu = gpus[slot % len(gpus)] if gpus else None
+                    running.append(_start(queue.pop(0), per_job, progress, slot, gpu))
                 time.sleep(POLL_SECONDS)
                 if stop and not stop.passed_on:
                     _interrupt(running, stop)
@@ -141,8 +154,19 @@ def _interrupt(running: list[Job], stop: StopRequest) -> None:
         job.process.send_signal(signal.SIGINT)
 
 
-def _start(run: Run, threads: int, progress: Progress) -> Job:
-    """Start ``mt sweep-job`` for ``run``, its output appended to ``<run>/job.log``."""
+def visible_gpus() -> list[str]:
+    """The GPUs this process may hand to its children, as ``CUDA_VISIBLE_DEVICES`` names them
+    (indices, or UUIDs when the parent's own variable gives those); none without CUDA."""
+    if not torch.cuda.is_available():
+        return []
+    n = torch.cuda.device_count()
+    listed = os.environ.get("CUDA_VISIBLE_DEVICES")
+    return ([d.strip() for d in listed.split(",")] if listed else [str(i) for i in range(n)])[:n]
+
+
+def _start(run: Run, threads: int, progress: Progress, slot: int, gpu: str | None) -> Job:
+    """Start ``mt sweep-job`` for ``run`` (on ``gpu`` alone, if given), its output appended to
+    ``<run>/job.log``."""
     path = run.path / "job.log"
     command = [sys.executable, "-m", distributed.ENTRY_MODULE, "sweep-job", run.id]
     command += ["--runs-dir", str(run.path.parent), "--threads", str(threads)]
@@ -154,14 +178,14 @@ def _start(run: Run, threads: int, progress: Progress) -> Job:
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,
-            env=environment(threads),
+            env=environment(threads) | ({"CUDA_VISIBLE_DEVICES": gpu} if gpu else {}),
             process_group=0,  # Ctrl-C in the terminal reaches the parent only
         )
     log = open(path, "rb")  # noqa: SIM115 (closed when the job ends)
     log.seek(offset)
     completed = run.status().get("iteration", 0)
     bar = progress.task(run.id, run.config().iterations, completed=completed)
-    return Job(run, process, log, bar)
+    return Job(run, process, log, bar, slot)
 
 
 PR_SET_PDEATHSIG = 1  # prctl(2)

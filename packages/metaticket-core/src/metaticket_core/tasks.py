@@ -55,8 +55,10 @@ class EpisodeShape:
 
 @dataclass(frozen=True)
 class Task:
-    """One episode. Classification: x float (n, *input_shape), y int64 in 0..ways-1.
-    Regression: y float (n, 1). ``classes[i]`` names label i (empty for regression)."""
+    """One episode. Classification: x float (n, *input_shape), or uint8 images (0..255) that
+    ``to`` turns into float32 in [0, 1] once on the device (a quarter of the bytes to copy);
+    y int64 in 0..ways-1. Regression: y float (n, 1). ``classes[i]`` names label i (empty for
+    regression)."""
 
     support_x: torch.Tensor
     support_y: torch.Tensor
@@ -65,12 +67,24 @@ class Task:
     classes: tuple[str, ...] = ()
 
     def to(self, device: torch.device | str) -> Task:
+        """On ``device``, images as float; to a GPU through pinned memory, copied without
+        waiting for it."""
+        device = torch.device(device)
+
+        def move(t: torch.Tensor) -> torch.Tensor:
+            if device.type == "cuda" and t.device.type == "cpu":
+                t = t.pin_memory().to(device, non_blocking=True)
+            else:
+                t = t.to(device)
+            # exactly numpy's float32 x / 255, on any device (IEEE division)
+            return t.to(torch.float32).div_(255) if t.dtype == torch.uint8 else t
+
         return replace(
             self,
-            support_x=self.support_x.to(device),
-            support_y=self.support_y.to(device),
-            query_x=self.query_x.to(device),
-            query_y=self.query_y.to(device),
+            support_x=move(self.support_x),
+            support_y=move(self.support_y),
+            query_x=move(self.query_x),
+            query_y=move(self.query_y),
         )
 
 

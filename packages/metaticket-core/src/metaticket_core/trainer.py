@@ -30,8 +30,9 @@ from .files import write_json
 from .interrupts import Interrupts
 from .outer_optimizer import guard_, lr_factor, make_optimizer, outer_settings
 from .precision import autocast
+from .prefetch import Prefetcher
 from .progress import Progress
-from .records import bar_info, window_record
+from .records import Metrics, bar_info, on_host, window_record
 from .runs import Run
 from .training_checkpoint import Counters
 
@@ -59,6 +60,7 @@ class Trainer:
         run: Run,
         progress: Progress | None = None,
         world: World = SINGLE,
+        prefetch: bool = True,
     ):
         self.x, self.run, self.world = experiment, run, world
         self.config = experiment.config
@@ -76,7 +78,9 @@ class Trainer:
         self.iteration = 0
         self.checkpointed: int | None = None  # iteration of the last checkpoint written
         self.validated = 0  # iteration of the last validation recorded
-        self.window: list[dict[str, float]] = []  # step metrics not logged yet
+        self.window: list[Metrics] = []  # step metrics not logged yet (tensors: not read yet)
+        # the next step's tasks, drawn while this one runs; ``waited``: seconds steps waited
+        self.episodes = Prefetcher(self.tasks, enabled=prefetch)
         self.best: float | None = None
         # training seconds before this process's fit(), kept in the checkpoints so that a resumed
         # run's train_seconds counts every session; None: the checkpoint was older than that
@@ -94,7 +98,9 @@ class Trainer:
                 self.x.learner,
                 self.optimizer,
                 self.x.device,
-                Counters(self.iteration, self.validated, self.window, self.best, self.seconds()),
+                Counters(
+                    self.iteration, self.validated, on_host(self.window), self.best, self.seconds()
+                ),
             )
         self.checkpointed = self.iteration
 
@@ -144,15 +150,18 @@ class Trainer:
             for j in range(first, first + self.local_batch)
         ]
 
-    def step(self, iteration: int, diagnostics: bool = False) -> dict[str, float]:
+    def step(self, iteration: int, diagnostics: bool = False) -> Metrics:
         """One outer step: adapt on each task, average query losses, update meta-parameters.
         ``diagnostics`` adds the learner's inner-gradient metrics (``grad/...``). Only the
-        meta-gradient is interruptible: the update is applied whole."""
+        meta-gradient is interruptible: the update is applied whole. The metrics are left on
+        the device: the loss, checked to be finite, is the step's one host read."""
         factor = lr_factor(iteration, self.outer, self.config.iterations)
         for group in self.optimizer.param_groups:
             group["lr"] = self.outer.lr * factor
         with self.interrupts.interruptible():
-            tasks = self.tasks(iteration)
+            tasks = self.episodes.get(iteration)
+            if iteration < self.config.iterations:
+                self.episodes.ahead(iteration + 1)
             with autocast(self.config.precision, self.x.device):
                 grads, metrics = self.x.learner.outer_gradients(tasks, diagnostics)
             self.optimizer.zero_grad(set_to_none=True)
@@ -173,24 +182,28 @@ class Trainer:
             guarded = guard_(
                 self.meta_parameters, self.config.outer_guard, self.config.outer_guard_to
             )
-            metrics["guarded"] = guarded.item()
+            metrics["guarded"] = guarded  # read with the window it is logged in
         self.optimizer.step()
         self.x.learner.after_step(iteration)
         return {**metrics, "lr": self.outer.lr * factor}
 
-    def _average(self, metrics: dict[str, float]) -> tuple[float, dict[str, float]]:
+    def _average(self, metrics: Metrics) -> tuple[float, Metrics]:
         """Mean over the ranks of the meta-gradients, metrics (the loss among them) and
         BatchNorm running statistics, in one all_reduce: each rank's loss is the mean over its
         equal share of tasks, so the mean of the gradients is the gradient of the mean over all
-        tasks (and of Reptile's mean update, the mean over all tasks)."""
+        tasks (and of Reptile's mean update, the mean over all tasks). Reads the loss alone on
+        the host."""
         if self.world.size == 1:
-            return metrics["loss"], metrics
+            return float(metrics["loss"]), metrics
         keys = sorted(metrics)
-        scalars = torch.tensor([metrics[k] for k in keys], device=self.x.device)
+        dtype = torch.get_default_dtype()
+        scalars = torch.stack(
+            [torch.as_tensor(metrics[k], dtype=dtype, device=self.x.device) for k in keys]
+        )
         grads = [p.grad for p in self.meta_parameters if p.grad is not None]
         all_reduce_mean_([*grads, *self.running_stats, scalars], self.world)
-        values = dict(zip(keys, scalars.tolist(), strict=True))
-        return values["loss"], values
+        values = dict(zip(keys, scalars, strict=True))
+        return float(values["loss"]), values
 
     def evaluate(self, split: str, episodes: int) -> EvalResult:
         """Score the fixed episodes of ``split``, each rank a share; every rank gets the result."""
@@ -294,6 +307,7 @@ class Trainer:
                 self._status(state="failed", reason=f"{type(exc).__name__}: {reason}")
             raise
         finally:
+            self.episodes.close()
             self.loggers.close()
 
     def _validate_and_save(self, iteration: int) -> None:

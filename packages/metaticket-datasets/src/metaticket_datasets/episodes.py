@@ -3,7 +3,8 @@
 All randomness comes from one numpy Generator seeded by (seed, split, rank, worker), so the same
 arguments give the same episodes (evaluation tasks are fixed for a seed, and two methods are
 compared on identical tasks) while ranks and data-loader workers draw different ones. Images stay
-uint8 until an episode is assembled: one fancy-indexing gather, then a single float conversion.
+uint8 in the episodes too (one fancy-indexing gather): ``Task.to`` converts them to float on the
+device they are copied to.
 """
 
 from __future__ import annotations
@@ -124,9 +125,9 @@ class ImageEpisodes(FewShotDataset):
             for j in np.flatnonzero(turns):
                 x[j] = np.rot90(x[j], int(turns[j]), axes=(-2, -1))
             yield Task(
-                support_x=_to_float(x[:, :shots]),
+                support_x=_flat(x[:, :shots]),
                 support_y=support_y,
-                query_x=_to_float(x[:, shots:]),
+                query_x=_flat(x[:, shots:]),
                 query_y=query_y,
                 classes=tuple(self._label(c, t) for c, t in zip(base, turns, strict=True)),
             )
@@ -158,6 +159,11 @@ class ImageEpisodes(FewShotDataset):
             "input shape": "x".join(map(str, self.input_shape)),
             **self.facts,
         }
+
+
+def _flat(x: np.ndarray) -> torch.Tensor:
+    """(ways, n, C, H, W) uint8 -> (ways * n, C, H, W) uint8, contiguous."""
+    return torch.from_numpy(np.ascontiguousarray(x.reshape(-1, *x.shape[2:])))
 
 
 def _to_float(x: np.ndarray) -> torch.Tensor:

@@ -23,6 +23,7 @@ def sample_classes(
     if dataset.task_type != "classification" or len(dataset.input_shape) != 3:
         raise DataError(f"mt preview draws image datasets; {name!r} has no images to show.")
     task = next(dataset.episodes(split, ways=classes, shots=examples, queries=0, seed=seed))
+    task = task.to("cpu")  # images as float, as any dataset gives them there
     x = task.support_x.reshape(classes, examples, *dataset.input_shape).numpy()
     return np.round(x * 255).astype(np.uint8).transpose(0, 1, 3, 4, 2)
 

@@ -26,10 +26,12 @@ from metaticket_core.tasks import Task
 
 from .inner import mean_abs
 
-# auto: batched up to this many backbone weights (phi_0, masked or not). Measured on one CPU
-# thread, second-order step, loop / batched (docs/RESULTS.md "Batched tasks"): MLPs of 1.8k to
-# 63k weights gain at meta-batch 4 and 25 (MAML and Meta-ticket), of 162k and 248k (the
-# Omniglot MLP) lose, Meta-ticket most; conv4 (112k) loses too.
+# auto on the CPU: batched up to this many backbone weights (phi_0, masked or not). Measured on
+# one CPU thread, second-order step, loop / batched (docs/RESULTS.md "Batched tasks"): MLPs of
+# 1.8k to 63k weights gain at meta-batch 4 and 25 (MAML and Meta-ticket), of 162k and 248k (the
+# Omniglot MLP) lose, Meta-ticket most; conv4 (112k) loses too. On a GPU the loop's cost is
+# kernel launches (2,012 per Omniglot-MLP step against 739 batched), so auto batches wherever
+# the float64 tests (tests/test_batched.py) show the batched path exact: wherever it applies.
 AUTO_MAX_WEIGHTS = 50_000
 
 Forward = Callable[[Params, torch.Tensor], torch.Tensor]
@@ -38,15 +40,19 @@ Forward = Callable[[Params, torch.Tensor], torch.Tensor]
 def use_batched(setting: str, backbone: nn.Module, phi0: Params, tasks: list[Task]) -> bool:
     """The rule: ``off`` never; otherwise only tasks of one shape (they are stacked) and a
     backbone without running BatchNorm statistics (the loop updates them task after task);
-    then ``on`` always, ``auto`` for at least two tasks on a backbone of at most
-    ``AUTO_MAX_WEIGHTS`` weights."""
+    then ``on`` always, ``auto`` for at least two tasks where ``auto_batches``."""
     if setting == "off" or not _same_shapes(tasks):
         return False
     if any(isinstance(m, _BatchNorm) and m.track_running_stats for m in backbone.modules()):
         return False
     if setting == "on":
         return True
-    return len(tasks) > 1 and sum(p.numel() for p in phi0.values()) <= AUTO_MAX_WEIGHTS
+    return len(tasks) > 1 and auto_batches(tasks[0].support_x.device, phi0)
+
+
+def auto_batches(device: torch.device, phi0: Params) -> bool:
+    """``auto`` per device: on a GPU always, on the CPU up to ``AUTO_MAX_WEIGHTS`` weights."""
+    return device.type == "cuda" or sum(p.numel() for p in phi0.values()) <= AUTO_MAX_WEIGHTS
 
 
 def batched_losses(

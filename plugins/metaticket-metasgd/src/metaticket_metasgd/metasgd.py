@@ -51,11 +51,12 @@ class MetaSGD(FunctionalLearner):
 
     def outer_loss(
         self, tasks: list[Task], diagnostics: bool = False
-    ) -> tuple[torch.Tensor, dict[str, float]]:
-        """Core's, with the mean rate of each parameter (``rate/<parameter>``)."""
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Core's, with the mean rate of each parameter (``rate/<parameter>``), left on the
+        device as core's are."""
         loss, metrics = super().outer_loss(tasks, diagnostics)
         rates = self.inner_rates()
-        means = torch.stack([r.detach().mean() for r in rates.values()]).tolist()
+        means = torch.stack([r.detach().mean() for r in rates.values()])
         return loss, metrics | {f"rate/{n}": m for n, m in zip(rates, means, strict=True)}
 
 

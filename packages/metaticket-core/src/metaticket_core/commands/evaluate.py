@@ -20,6 +20,7 @@ from .options import (
     DEFAULT_RUNS_DIR,
     EPISODES,
     JSON_OUT,
+    LOAD_DEVICE,
     PRECISION,
     RUN_ID,
     RUNS_DIR,
@@ -32,8 +33,8 @@ def register(app: typer.Typer) -> None:
     app.command("cross-test")(cross_test_command)
 
 
-def _meta_test(run, which, episodes, progress, **changes):
-    x = load_experiment(run, which, **changes)
+def _meta_test(run, which, episodes, progress, device, **changes):
+    x = load_experiment(run, which, device, **changes)
     n = x.config.test_episodes if episodes is None else episodes
     return evaluate(x.learner, x.dataset, x.config, "test", n, x.device, progress)
 
@@ -45,6 +46,7 @@ def test_command(
     data_root: Annotated[Path | None, typer.Option(help="Its folder on disk.")] = None,
     checkpoint: CHECKPOINT = "last",
     precision: PRECISION = None,
+    device: LOAD_DEVICE = "auto",
     runs_dir: RUNS_DIR = DEFAULT_RUNS_DIR,
     threads: THREADS = None,
     json_out: JSON_OUT = False,
@@ -57,7 +59,7 @@ def test_command(
     if dataset and not data_root:
         changes["data_root"] = None
     with Progress() as progress:
-        result = _meta_test(run, checkpoint, episodes, progress, **changes)
+        result = _meta_test(run, checkpoint, episodes, progress, device, **changes)
     if json_out:
         typer.echo(json.dumps({"run_id": run.id, "checkpoint": checkpoint, **result.as_dict()}))
     else:
@@ -72,6 +74,7 @@ def cross_test_command(
     ],
     episodes: EPISODES = None,
     checkpoint: CHECKPOINT = "last",
+    device: LOAD_DEVICE = "auto",
     runs_dir: RUNS_DIR = DEFAULT_RUNS_DIR,
     threads: THREADS = None,
     json_out: JSON_OUT = False,
@@ -84,7 +87,7 @@ def cross_test_command(
         for item in dataset:
             name, _, root = item.partition("=")
             result = _meta_test(
-                run, checkpoint, episodes, progress, dataset=name, data_root=root or None
+                run, checkpoint, episodes, progress, device, dataset=name, data_root=root or None
             )
             rows.append((name, result))
     if json_out:

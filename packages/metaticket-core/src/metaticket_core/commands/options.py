@@ -31,9 +31,16 @@ JSON_OUT = Annotated[bool, typer.Option("--json", help="End with a one-line JSON
 PRECISION = Annotated[
     str | None,
     typer.Option(
-        help="fp32, or bf16: forward passes under bfloat16 autocast (masks, scores and "
-        "optimizer state stay float32).",
+        help="fp32 (true float32), tf32 (TF32 matmuls and convolutions on a GPU) or bf16: "
+        "forward passes under bfloat16 autocast (masks, scores and optimizer state stay "
+        "float32).",
         show_default="fp32",
+    ),
+]
+LOAD_DEVICE = Annotated[
+    str,
+    typer.Option(
+        "--device", help="cpu, cuda, or auto: the run's own device where present, else the CPU."
     ),
 ]
 THREADS = Annotated[

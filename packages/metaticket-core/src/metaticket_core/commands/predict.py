@@ -14,7 +14,15 @@ from ..errors import DataError
 from ..inference import Predictor
 from ..runs import open_run
 from ..threads import set_threads
-from .options import CHECKPOINT, DEFAULT_RUNS_DIR, JSON_OUT, RUN_ID, RUNS_DIR, THREADS
+from .options import (
+    CHECKPOINT,
+    DEFAULT_RUNS_DIR,
+    JSON_OUT,
+    LOAD_DEVICE,
+    RUN_ID,
+    RUNS_DIR,
+    THREADS,
+)
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 
@@ -69,6 +77,7 @@ def predict_command(
         typer.Option(min=0, max=10_000, help="Adaptation steps.", show_default="the run's"),
     ] = None,
     checkpoint: CHECKPOINT = "last",
+    device: LOAD_DEVICE = "auto",
     runs_dir: RUNS_DIR = DEFAULT_RUNS_DIR,
     threads: THREADS = None,
     json_out: JSON_OUT = False,
@@ -78,7 +87,7 @@ def predict_command(
     run = open_run(run_id, runs_dir)
     classes = support_folders(support)
     queries = query_paths(query)
-    predictor = Predictor.from_run(run, checkpoint, steps)
+    predictor = Predictor.from_run(run, checkpoint, steps, device)
     predictor.fit_images(classes)
     predictions = predictor.predict_images(queries)
     if json_out:

@@ -11,7 +11,7 @@ from rich.table import Table
 from ..console import console
 from ..export import describe_masks, export_mask, read_mask_file
 from ..runs import open_run
-from .options import CHECKPOINT, DEFAULT_RUNS_DIR, FORCE, RUN_ID, RUNS_DIR
+from .options import CHECKPOINT, DEFAULT_RUNS_DIR, FORCE, LOAD_DEVICE, RUN_ID, RUNS_DIR
 
 
 def register(app: typer.Typer) -> None:
@@ -31,12 +31,13 @@ def export_mask_command(
     ] = False,
     checkpoint: CHECKPOINT = "last",
     force: FORCE = False,
+    device: LOAD_DEVICE = "auto",
     runs_dir: RUNS_DIR = DEFAULT_RUNS_DIR,
 ) -> None:
     """Write a Meta-ticket run's masks (0/1 per prunable weight) with metadata as safetensors."""
     run = open_run(run_id, runs_dir)
     path = output or run.path / "mask.safetensors"
-    stats = export_mask(run, path, checkpoint, with_scores, with_weights, force)
+    stats = export_mask(run, path, checkpoint, with_scores, with_weights, force, device)
     console.print(
         f"wrote {path} (sparsity {100 * stats['sparsity']:.2f}%)", highlight=False, soft_wrap=True
     )

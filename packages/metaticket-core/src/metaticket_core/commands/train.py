@@ -14,7 +14,7 @@ from .. import distributed
 from ..config import RunConfig, load_config, validate
 from ..console import console
 from ..errors import ConfigError, MetaticketError
-from ..experiment import Experiment, build
+from ..experiment import Experiment, build, portable_device
 from ..files import write_json
 from ..presets import preset as get_preset
 from ..progress import Progress
@@ -75,8 +75,19 @@ def train_command(
         bool | None, typer.Option("--first-order", help="First-order meta-gradients.")
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Seed of everything.")] = None,
-    device: Annotated[str | None, typer.Option(help="cpu, cuda or auto.")] = None,
+    device: Annotated[
+        str | None,
+        typer.Option(help="cpu, cuda or auto (with --resume: the run's own where present)."),
+    ] = None,
     precision: PRECISION = None,
+    deterministic: Annotated[
+        bool | None,
+        typer.Option(
+            "--deterministic",
+            help="PyTorch's deterministic algorithms: bit-identical runs on a GPU too, slower "
+            "(else cuDNN's benchmark mode).",
+        ),
+    ] = None,
     runs_dir: RUNS_DIR = DEFAULT_RUNS_DIR,
     run_id: Annotated[str | None, typer.Option(help="Name of the new run folder.")] = None,
     resume: Annotated[
@@ -106,7 +117,7 @@ def train_command(
         "ways": ways, "shots": shots, "queries": queries, "meta_batch": meta_batch,
         "iterations": iterations, "inner_lr": inner_lr, "inner_steps": inner_steps,
         "test_inner_steps": test_inner_steps, "outer_lr": outer_lr, "first_order": first_order,
-        "seed": seed, "device": device, "precision": precision,
+        "seed": seed, "device": device, "precision": precision, "deterministic": deterministic,
     }  # fmt: skip
     flags["loggers"] = log or None  # an empty list would clear a config file's loggers
 
@@ -187,13 +198,14 @@ def _train(
         typer.echo(json.dumps(summary))
 
 
-RESUME_MAY_CHANGE = {"iterations", "device", "precision", "log"}
+RESUME_MAY_CHANGE = {"iterations", "device", "precision", "deterministic", "log"}
 ALONGSIDE_RESUME = {"resume", "runs_dir", "nproc", "threads", "json_out"}
 
 
 def _resumed(ctx: typer.Context, run: Run) -> RunConfig:
     """``run``'s config with what ``--resume`` may change: ``--iterations`` (to train longer,
-    never fewer than done), where and how it runs (``--device``, ``--precision``) and more
+    never fewer than done), where and how it runs (``--device``, ``--precision``,
+    ``--deterministic``) and more
     loggers (``--log``); any other setting is refused, naming it."""
     given = _given(ctx)
     refused = sorted(set(given) - RESUME_MAY_CHANGE - ALONGSIDE_RESUME)
@@ -201,8 +213,8 @@ def _resumed(ctx: typer.Context, run: Run) -> RunConfig:
         names = ", ".join(max(given[n].opts, key=len) for n in refused)
         raise ConfigError(
             f"--resume continues run {run.id!r} with its own settings and cannot change {names}; "
-            f"with --resume only --iterations (to train longer), --device, --precision and --log "
-            f"may be given."
+            f"with --resume only --iterations (to train longer), --device, --precision, "
+            f"--deterministic and --log may be given."
         )
     config = run.config()
     iterations = ctx.params.get("iterations")
@@ -214,7 +226,12 @@ def _resumed(ctx: typer.Context, run: Run) -> RunConfig:
                 f"done; give at least {done}."
             )
         config.iterations = iterations
-    changes = {"device": ctx.params.get("device"), "precision": ctx.params.get("precision")}
+    device = portable_device(run.id, config.device, ctx.params.get("device") or "auto")
+    changes = {
+        "device": device,
+        "precision": ctx.params.get("precision"),
+        "deterministic": ctx.params.get("deterministic"),
+    }
     changes["loggers"] = [*config.loggers, *(ctx.params.get("log") or [])]
     return validate({**config.model_dump(), **{k: v for k, v in changes.items() if v}})
 
