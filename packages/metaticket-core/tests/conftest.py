@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import yaml
 from torch import nn
 from torch.func import functional_call
 
@@ -190,3 +191,24 @@ TOY_CONFIG = {
     "test_episodes": 10,
     "device": "cpu",
 }
+
+
+@pytest.fixture
+def cli(tmp_path, toy_config, monkeypatch, capsys):
+    """``mt ARGS`` on the toys, in ``tmp_path``, a 4-iteration run ``t`` trained; returns
+    (exit code, stdout, stderr)."""
+    from metaticket_core.cli import main
+
+    monkeypatch.setenv("MT_RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.chdir(tmp_path)
+    config = tmp_path / "toy.yaml"
+    config.write_text(yaml.safe_dump({**toy_config, "iterations": 4, "val_interval": 2}))
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        with pytest.raises(SystemExit) as info:
+            main(list(argv))
+        out, err = capsys.readouterr()
+        return info.value.code or 0, out, err
+
+    assert run("train", "--config", str(config), "--run-id", "t")[0] == 0
+    return run

@@ -8,28 +8,8 @@ import json
 
 import pytest
 import torch
-import yaml
 
 from metaticket_core import checkpoint
-from metaticket_core.cli import main
-
-
-@pytest.fixture
-def cli(tmp_path, toy_config, monkeypatch, capsys):
-    """``mt ARGS`` on the toys, a 4-iteration run ``t`` trained; (exit code, stdout, stderr)."""
-    monkeypatch.setenv("MT_RUNS_DIR", str(tmp_path / "runs"))
-    monkeypatch.chdir(tmp_path)
-    config = tmp_path / "toy.yaml"
-    config.write_text(yaml.safe_dump({**toy_config, "iterations": 4, "val_interval": 2}))
-
-    def run(*argv: str) -> tuple[int, str, str]:
-        with pytest.raises(SystemExit) as info:
-            main(list(argv))
-        out, err = capsys.readouterr()
-        return info.value.code or 0, out, err
-
-    assert run("train", "--config", str(config), "--run-id", "t")[0] == 0
-    return run
 
 
 def one_line(result: tuple[int, str, str], *texts: str) -> None:

@@ -67,22 +67,29 @@ def test_a_failing_run_is_reported_and_the_others_finish(sweep, tmp_path):
         assert run.test_result() is not None and f"{run.id}: accuracy" in err
 
 
-def test_ctrl_c_checkpoints_every_job_and_the_sweep_resumes(sweep, tmp_path):
-    """The parent is a process of its own here, to be sent SIGINT; its jobs hang at iteration 5
-    (after the checkpoint at 3), as long runs would be running when the user presses Ctrl-C."""
+def hanging_sweep(tmp_path, stderr):
+    """``mt sweep --jobs 2`` in a process of its own, once both runs passed their checkpoint at
+    iteration 3; they hang at iteration 5, as long runs would still be running."""
     config = tmp_path / "toy.yaml"  # the sweep fixture's
     args = ["sweep", "--config", str(config), *GRID, "--sweep-id", "par", "--jobs", "2"]
     parent = subprocess.Popen(
         [sys.executable, "-m", "toy_worker", *args, "--threads", "1"],
         env={**os.environ, "MT_TEST_HANG": "0:5"},
-        stderr=subprocess.PIPE,
+        stderr=stderr,
         text=True,
     )
-    interrupted = runs(tmp_path, "par")
+    started = runs(tmp_path, "par")
     deadline = time.monotonic() + 120
-    while not all(r.path.exists() and r.status().get("iteration", 0) >= 3 for r in interrupted):
+    while not all(r.path.exists() and r.status().get("iteration", 0) >= 3 for r in started):
         assert parent.poll() is None and time.monotonic() < deadline
         time.sleep(0.2)
+    return parent, started
+
+
+def test_ctrl_c_checkpoints_every_job_and_the_sweep_resumes(sweep, tmp_path):
+    """The parent is a process of its own here, to be sent SIGINT; its jobs hang at iteration 5
+    (after the checkpoint at 3), as long runs would be running when the user presses Ctrl-C."""
+    parent, interrupted = hanging_sweep(tmp_path, stderr=subprocess.PIPE)
     parent.send_signal(signal.SIGINT)
     _, err = parent.communicate(timeout=60)
     assert parent.returncode == 1 and "Traceback" not in err
@@ -103,18 +110,8 @@ def test_children_stop_with_their_killed_parent_and_the_sweep_resumes(sweep, tmp
     """SIGKILL leaves the parent no chance to pass anything on: its jobs checkpoint and stop
     instead of training on under PID 1, and the next sweep resumes them instead of finding them
     in use."""
-    config = tmp_path / "toy.yaml"
-    args = ["sweep", "--config", str(config), *GRID, "--sweep-id", "par", "--jobs", "2"]
-    parent = subprocess.Popen(
-        [sys.executable, "-m", "toy_worker", *args, "--threads", "1"],
-        env={**os.environ, "MT_TEST_HANG": "0:5"},
-        stderr=subprocess.DEVNULL,
-    )
-    orphans = runs(tmp_path, "par")
+    parent, orphans = hanging_sweep(tmp_path, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
-    while not all(r.path.exists() and r.status().get("iteration", 0) >= 3 for r in orphans):
-        assert parent.poll() is None and time.monotonic() < deadline
-        time.sleep(0.2)
     parent.send_signal(signal.SIGKILL)
     parent.wait(timeout=60)
     while any(r.state() == "running" for r in orphans):  # the lock held by a live child
