@@ -25,7 +25,7 @@ demo: install
 	$(BIN)/mt train
 
 test: install
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto
 
 lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

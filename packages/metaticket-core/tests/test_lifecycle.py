@@ -210,6 +210,10 @@ def test_one_process_per_run_and_the_state_says_how_it_ended(cli, tmp_path, stop
         wait_until_held(run, holder)
         code, _, err = cli("train", "--resume", "r")
         one_line(code, err, f"Run 'r' is in use by process {holder.pid}", "--run-id r")
+        deadline = time.monotonic() + 120  # the hang at 15: iteration 14 logged, however slow
+        while max((r["iteration"] for r in Run(run).metrics()), default=0) < 14:
+            assert holder.poll() is None and time.monotonic() < deadline
+            time.sleep(0.1)
     finally:
         holder.send_signal(stop)
         _, holder_err = holder.communicate(timeout=60)
