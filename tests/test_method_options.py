@@ -18,10 +18,16 @@ def one_line(result, expected: str) -> None:
 
 
 def test_mt_config_shows_legacy_settings_as_method_options(mt):
+    """Beside the defaults of the options left unset: IteRand every 1,000 steps, r = 1."""
     result = mt("config", "--set", "p_init=0.3", "--set", "method=metaticket+iterand")
     assert result.returncode == 0, result.stderr
     config = yaml.safe_load(result.stdout)
-    assert config["method_options"] == {"p_init": 0.3} and "p_init" not in config
+    assert config["method_options"] == {
+        "p_init": 0.3, "constant_init": None, "iterand_period": 1000, "iterand_rate": 1.0
+    }  # fmt: skip
+    assert "p_init" not in config
+    maml = yaml.safe_load(mt("config", "--set", "method=maml").stdout)
+    assert maml["method_options"] == {}
 
 
 def test_unknown_and_invalid_options_are_one_line(mt):

@@ -37,8 +37,9 @@ def register_datasets(register: Any) -> None:
             "images_background/<Alphabet>/characterNN/*.png + images_evaluation/... (official)",
             "omniglot-py/images_background/... (torchvision)",
         ],
-        split="vinyals (default): 1028/172/423 characters, the last 423 = Vinyals' test set, "
-        "val seeded; split_file=PATH for protonets txt or torchmeta json; "
+        split="vinyals (default): 1028/172/423 characters, torchmeta's files in "
+        "vinyals-split/ when there (mt data download omniglot), else the last 423 = Vinyals' "
+        "test set, val seeded; split_file=PATH for protonets txt or torchmeta json; "
         "background: background alphabets / evaluation alphabets alternating val, test",
         options={
             "split": "vinyals (default) or background",

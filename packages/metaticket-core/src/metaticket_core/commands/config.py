@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import yaml
 
 from ..config import load_config
 from ..console import console
+from ..registry import NO_DEFAULT, datasets, methods, models
 
 
 def register(app: typer.Typer) -> None:
@@ -25,8 +26,18 @@ def config_command(
         typer.Option("--set", help="Override a setting: key=value (repeatable)."),
     ] = None,
 ) -> None:
-    """Validate a run configuration (names included) and print it with every default filled in."""
+    """Validate a run configuration (names included) and print it with every default filled in,
+    the options of its method, model and dataset too (``null``: the method's own default)."""
     config = load_config(file, sets=set_)
     config.check_names()
     data = config.model_dump(mode="json")
+    for kind, registry in (("method", methods()), ("model", models()), ("dataset", datasets())):
+        options = registry.get(data[kind]).options
+        defaults = {n: _plain(o.default) for n, o in options.items() if o.default is not NO_DEFAULT}
+        data[f"{kind}_options"] = {**defaults, **data[f"{kind}_options"]}
     console.print(yaml.safe_dump(data, sort_keys=False).rstrip(), highlight=False, markup=False)
+
+
+def _plain(value: Any) -> Any:
+    """A default as YAML can show it (a path as its text)."""
+    return value if isinstance(value, bool | int | float | str | list | dict | None) else str(value)
