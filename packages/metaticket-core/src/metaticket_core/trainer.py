@@ -238,7 +238,6 @@ class Trainer:
                 task_type=self.x.dataset.task_type,
                 dataset=self.x.dataset.describe() or None,  # shown by mt show
                 threads=torch.get_num_threads(),
-                split=self.x.dataset.describe().get("split"),
             )
             if self.world.main:
                 self.loggers = loggers.open_loggers(c.loggers, self.run, start=self.iteration)
