@@ -49,8 +49,8 @@ if [[ $MODE == cpu ]]; then
     DEVICE=cpu SMALL=(mlp)
     STEP=(--repeats 2 --warmup 1 --memory-steps 0) # fresh processes: seconds each
     EVAL=(--episodes 2 --warmup 1 --memory-episodes 0)
-    DEMO=(--iterations 20 --set val_interval=5 --set val_episodes=5 --set test_episodes=20)
-    TEST_EPISODES=20
+    DEMO=(--iterations 20 --set val_interval=5 --set val_episodes=5 --set test_episodes=5)
+    TEST_EPISODES=5
 else
     DEVICE=cuda SMALL=(mlp conv4-84 resnet12-84-5shot)
     STEP=(--repeats 20 --warmup 3 --max-seconds 15 --memory-steps 2)

@@ -8,6 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # each test starts an interpreter, some several
+
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 

@@ -10,6 +10,8 @@ from safetensors.torch import load_file
 
 from metaticket_core.cli import main
 
+pytestmark = pytest.mark.slow  # two ranks in processes of their own
+
 # 5-shot: with 1-shot tasks BatchNorm over 5 examples makes second-order MAML so sensitive that
 # float rounding alone (summing the tasks' gradients in another order) grows ~20x per step
 RUN = ["--iterations", "2", "--meta-batch", "2",
@@ -25,7 +27,7 @@ RUN = ["--iterations", "2", "--meta-batch", "2",
         ("metaticket+iterand", ["--set", "iterand_period=1"]),  # scores; IteRand every step
     ],
 )
-def test_two_processes_equal_one(mt, tmp_path, cache_dir, monkeypatch, method, settings):
+def test_two_processes_equal_one(mt_process, tmp_path, cache_dir, monkeypatch, method, settings):
     args = ["train", "--method", method, *RUN, *settings]
     monkeypatch.chdir(tmp_path)  # the reference trains in this process: one start fewer
     monkeypatch.setenv("MT_CACHE_DIR", str(cache_dir))
@@ -33,7 +35,7 @@ def test_two_processes_equal_one(mt, tmp_path, cache_dir, monkeypatch, method, s
     with pytest.raises(SystemExit) as one:
         main([*args, "--run-id", "one"])
     assert not one.value.code
-    two = mt(*args, "--run-id", "two", "--nproc", "2", env={"OMP_NUM_THREADS": "1"})
+    two = mt_process(*args, "--run-id", "two", "--nproc", "2", env={"OMP_NUM_THREADS": "1"})
     assert two.returncode == 0, two.stderr
     assert two.stdout.count("meta-test") == 1
     one, two = (

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 from PIL import Image
 
 TINY = ["--iterations", "10", "--set", "val_interval=5", "--set", "val_episodes=4",
@@ -16,8 +17,11 @@ def summary(result):
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def test_metaticket_on_glyphs_end_to_end(mt, tmp_path):
-    s = summary(mt("train", "--run-id", "g", "--json", *TINY))
+@pytest.mark.slow
+def test_metaticket_on_glyphs_end_to_end(mt_process, mt, tmp_path):
+    """Trained by the installed entry point; then tested, exported, plotted and used in this
+    process (an interpreter start each would cost more than the rest of the test)."""
+    s = summary(mt_process("train", "--run-id", "g", "--json", *TINY))
     assert s["run_id"] == "g" and s["test"]["metric"] == "accuracy"
     assert 0 <= s["test"]["mean"] <= 1 and s["test"]["episodes"] == 10
 

@@ -106,15 +106,15 @@ def broken_plugin(tmp_path) -> dict[str, str]:
     return {"PYTHONPATH": str(site)}
 
 
-def test_broken_plugin_is_named_and_the_others_keep_working(mt, broken_plugin):
-    methods = mt("list", "methods", env=broken_plugin)
+def test_broken_plugin_is_named_and_the_others_keep_working(mt_process, broken_plugin):
+    methods = mt_process("list", "methods", env=broken_plugin)
     assert methods.returncode == 0
     assert "plugin 'broken' failed to import mt_broken_plugin: RuntimeError: boom at import" in (
         methods.stderr
     )
     assert "maml" in methods.stdout and "metasgd" in methods.stdout  # built-ins and metasgd
 
-    plugins = mt("list", "plugins", env=broken_plugin)
+    plugins = mt_process("list", "plugins", env=broken_plugin)
     assert plugins.returncode == 0
     (row,) = [line for line in plugins.stdout.splitlines() if "broken" in line]
     assert "mt-broken" in row and "boom at import" in row
@@ -122,11 +122,11 @@ def test_broken_plugin_is_named_and_the_others_keep_working(mt, broken_plugin):
         assert f" {name} " in plugins.stdout
 
 
-def test_disabled_plugins_are_hidden(mt, broken_plugin):
+def test_disabled_plugins_are_hidden(mt_process, broken_plugin):
     env = {**broken_plugin, "MT_DISABLE_PLUGINS": "broken,metasgd"}
-    plugins = mt("list", "plugins", env=env)
+    plugins = mt_process("list", "plugins", env=env)
     assert plugins.returncode == 0 and plugins.stderr == ""
     assert "broken" not in plugins.stdout and "metasgd" not in plugins.stdout
     assert "│ methods " in plugins.stdout
-    unknown = mt("train", "--method", "metasgd", env=env)
+    unknown = mt_process("train", "--method", "metasgd", env=env)
     assert unknown.returncode == 1 and "Unknown method 'metasgd'" in unknown.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from safetensors import safe_open
 
 TINY = ["--iterations", "40", "--set", "val_interval=40", "--set", "val_episodes=10",
@@ -16,6 +17,7 @@ def summary(result) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_bf16_training_learns_and_stores_float32(mt, tmp_path):
     trained = summary(mt("train", "--run-id", "b", "--precision", "bf16", "--json", *TINY))
     assert trained["test"]["mean"] > 0.5  # 5-way: chance is 0.2; 40 iterations reach ~0.8

@@ -18,6 +18,8 @@ from metaticket_core.errors import ConfigError
 from metaticket_core.runs import Run, create_run, list_runs
 from metaticket_core.trainer import Trainer, build
 
+pytestmark = pytest.mark.slow  # two ranks in processes of their own
+
 TOLERANCE = 1e-6
 SETTINGS = {"meta_batch": 4, "iterations": 6, "val_interval": 3}
 

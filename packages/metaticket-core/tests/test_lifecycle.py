@@ -167,6 +167,7 @@ def toy_process(tmp_path, *args: str, **env: str) -> subprocess.Popen:
     )
 
 
+@pytest.mark.slow
 def test_a_process_killed_while_writing_a_checkpoint_leaves_a_resumable_run(cli, tmp_path):
     config = str(tmp_path / "toy.yaml")
     train(cli, tmp_path, "--run-id", "whole")
@@ -200,6 +201,7 @@ def wait_until_held(run: Path, process: subprocess.Popen) -> None:
     raise AssertionError("the training process never took its run")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGKILL], ids=["TERM", "KILL"])
 def test_one_process_per_run_and_the_state_says_how_it_ended(cli, tmp_path, stop):
     config = str(tmp_path / "toy.yaml")

@@ -15,6 +15,8 @@ from metaticket_core.progress import Progress, parse_plain
 from metaticket_core.runs import Run
 from metaticket_core.sweep_jobs import _stop_requests
 
+pytestmark = pytest.mark.slow  # each job is a process of its own
+
 GRID = ["--seeds", "0", "--grid", "inner_lr=0.3,0.5"]
 RUN_IDS = ["inner_lr=0.3-seed0", "inner_lr=0.5-seed0"]
 
