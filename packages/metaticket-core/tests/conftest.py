@@ -13,15 +13,15 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from torch import nn
-from torch.func import functional_call
-
-from metaticket_core import distributed, hookimpl
 from metaticket_core.backbone import Backbone
 from metaticket_core.errors import DataError
 from metaticket_core.learner import MetaLearner, OuterDefaults
 from metaticket_core.tasks import SPLITS, FewShotDataset, Task
 from metaticket_core.testing import isolated_plugins, registered_plugin
+from torch import nn
+from torch.func import functional_call
+
+from metaticket_core import distributed, hookimpl
 
 
 @pytest.fixture(autouse=True)

@@ -1,11 +1,11 @@
 """The CLI through its real entry point (``main``), with inline plugins only."""
 
 import pytest
-
-from metaticket_core import hookimpl
 from metaticket_core.cli import main, versions
 from metaticket_core.errors import ConfigError
 from metaticket_core.testing import registered_plugin
+
+from metaticket_core import hookimpl
 
 
 def run(capsys, *argv):

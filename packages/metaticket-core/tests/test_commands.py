@@ -5,10 +5,9 @@ import shutil
 
 import pytest
 import yaml
-from safetensors import safe_open
-
 from metaticket_core.cli import main
 from metaticket_core.export import load_ticket
+from safetensors import safe_open
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-
 from metaticket_core.backbone import Backbone
 from metaticket_core.config import RunConfig
 from metaticket_core.functional import (

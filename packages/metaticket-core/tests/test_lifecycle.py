@@ -15,13 +15,13 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-
-from metaticket_core import checkpoint
 from metaticket_core.cli import main
 from metaticket_core.config import RunConfig
 from metaticket_core.errors import MetaticketError
 from metaticket_core.runs import Run, create_run
 from metaticket_core.trainer import Trainer, TrainingInterrupted, build
+
+from metaticket_core import checkpoint
 
 HERE = Path(__file__).parent
 

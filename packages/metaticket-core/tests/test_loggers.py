@@ -9,8 +9,6 @@ import numpy as np
 import pytest
 import torch
 import yaml
-
-from metaticket_core import hookimpl
 from metaticket_core.config import RunConfig
 from metaticket_core.errors import ConfigError, UnknownNameError
 from metaticket_core.loggers import Logger
@@ -18,6 +16,8 @@ from metaticket_core.registry import list_loggers, methods
 from metaticket_core.runs import create_run
 from metaticket_core.testing import registered_plugin, run_cli
 from metaticket_core.trainer import Trainer, TrainingInterrupted, build
+
+from metaticket_core import hookimpl
 
 
 @pytest.fixture

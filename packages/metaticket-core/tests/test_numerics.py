@@ -8,7 +8,6 @@ import os
 
 import pytest
 import torch
-
 from metaticket_core.errors import one_line
 from metaticket_core.precision import autocast, set_numerics
 

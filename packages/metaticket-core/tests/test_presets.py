@@ -1,7 +1,6 @@
 """Presets: the paper's settings, with outer-loop settings that follow the method actually run."""
 
 import pytest
-
 from metaticket_core.config import load_config
 from metaticket_core.errors import UnknownNameError
 from metaticket_core.presets import MAML_FAMILY, list_presets, preset

@@ -1,9 +1,9 @@
 import pytest
-
-from metaticket_core import hookimpl
 from metaticket_core.errors import PluginError, UnknownNameError
 from metaticket_core.registry import Registry, list_methods, list_models, methods, models
 from metaticket_core.testing import registered_plugin
+
+from metaticket_core import hookimpl
 
 
 def build_a():

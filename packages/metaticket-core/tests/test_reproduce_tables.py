@@ -4,7 +4,6 @@ merge, and the page's generated blocks (tests/test_reproduce.py runs the experim
 from __future__ import annotations
 
 import pytest
-
 from metaticket_core.reproduce import store, tables
 from metaticket_core.reproduce.catalogue import experiment
 

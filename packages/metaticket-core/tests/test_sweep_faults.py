@@ -5,7 +5,6 @@ import json
 
 import pytest
 import yaml
-
 from metaticket_core.cli import main
 
 

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from metaticket_core.cli import main
 from metaticket_core.progress import Progress, parse_plain
 from metaticket_core.runs import Run

@@ -1,5 +1,4 @@
 import pytest
-
 from metaticket_core.config import RunConfig
 from metaticket_core.errors import DataError
 from metaticket_core.tasks import EpisodeShape, out_features

@@ -14,11 +14,12 @@ import signal
 import time
 from pathlib import Path
 
-from metaticket_core import checkpoint, distributed
 from metaticket_core.cli import main
 from metaticket_core.errors import MetaticketError
 from metaticket_core.testing import isolated_plugins, registered_plugin
 from metaticket_core.trainer import Trainer
+
+from metaticket_core import checkpoint, distributed
 
 
 def _toy_plugin() -> type:

@@ -1,5 +1,5 @@
 """``python -m metaticket_core`` runs the ``mt`` CLI (used by torchrun, which needs a module)."""
 
-from .cli import main
+from .app.cli import main
 
 main()

@@ -182,8 +182,7 @@ class RunConfig(BaseModel):
         or logger; ConfigError for a logger whose package is missing, or a method, model or
         dataset option its registration does not declare (before any data is read, so that
         ``mt config`` and ``mt train`` refuse the same configs)."""
-        from .loggers import check_loggers
-        from .registry import datasets, methods, models
+        from .registry import check_loggers, datasets, methods, models
 
         method_arguments(self, methods().get(self.method).factory)
         model = models().get(self.model)

@@ -72,17 +72,31 @@ def disabled_plugins() -> set[str]:
 
 def create_plugin_manager(*, load_entry_points: bool = True) -> PluginManager:
     """A manager with core's own plugin and, unless told not to, every installed plugin."""
-    from . import plugin as core_plugin
-
     pm = PluginManager()
     for name in disabled_plugins() - {CORE_PLUGIN}:
         pm.set_blocked(name)
-    pm.register(core_plugin, name=CORE_PLUGIN)
+    pm.register(_core_plugin(), name=CORE_PLUGIN)
     pm.sources[CORE_PLUGIN] = _distribution_of("metaticket-core")
     if load_entry_points:
         _load_entry_points(pm)
     check_hooks(pm)
     return pm
+
+
+def _core_plugin() -> Any:
+    """Core's own plugin (the built-in loggers), loaded from metaticket-core's ``core`` entry
+    point: this layer finds it as it finds every plugin, without importing the engine."""
+    try:
+        entry_points = metadata.distribution("metaticket-core").entry_points
+    except metadata.PackageNotFoundError:
+        entry_points = metadata.EntryPoints(())
+    found = entry_points.select(group=ENTRY_POINT_GROUP, name=CORE_PLUGIN)
+    if not found:
+        raise PluginError(
+            f"metaticket-core declares no {ENTRY_POINT_GROUP!r} entry point {CORE_PLUGIN!r}: "
+            "install it (pip install -e packages/metaticket-core)."
+        )
+    return next(iter(found)).load()
 
 
 def _load_entry_points(pm: PluginManager) -> None:

@@ -14,13 +14,14 @@ and ``mt list <kind> --verbose`` lists them.
 from __future__ import annotations
 
 import fnmatch
+import importlib.util
 import inspect
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from .config import factory_options
-from .errors import MetaticketError, PluginError, UnknownNameError
+from .errors import ConfigError, MetaticketError, PluginError, UnknownNameError
 from .plugin_manager import PluginManager, plugin_manager
 
 NO_DEFAULT = inspect.Parameter.empty  # an option without a default: required, or unknown
@@ -212,3 +213,16 @@ def list_methods(pattern: str = "*") -> list[str]:
 
 def list_loggers(pattern: str = "*") -> list[str]:
     return loggers().names(pattern)
+
+
+def check_loggers(names: list[str]) -> None:
+    """Every name is registered and whatever package it ``requires`` is installed."""
+    registry = loggers()
+    for name in names:
+        info: dict[str, Any] = registry.get(name).info
+        required = info.get("requires")
+        if required and importlib.util.find_spec(required) is None:
+            raise ConfigError(
+                f"--log {name} needs the {required!r} package, which is not installed: "
+                f"{info.get('install', f'pip install {required}')}"
+            )

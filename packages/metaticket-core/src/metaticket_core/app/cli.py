@@ -1,4 +1,4 @@
-"""The ``mt`` command: a Typer app whose commands come from plugins, core's included.
+"""The ``mt`` command: a Typer app with core's commands and those plugins add.
 
 Every error prints one red line on stderr (errors.one_line) and exits 1; usage errors exit 2
 (Click); ``MT_DEBUG=1`` lets the traceback through.
@@ -14,9 +14,9 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from .allocator import keep_freed_memory
-from .console import err_console, warn
-from .errors import one_line
+from ..api.console import err_console, warn
+from ..api.errors import one_line
+from ..engine.allocator import keep_freed_memory
 
 
 def versions() -> dict[str, str]:
@@ -43,7 +43,7 @@ def _version_callback(value: bool) -> None:
 
 def build_app() -> typer.Typer:
     """A fresh app with every plugin's commands (plugins load here)."""
-    from .plugin_manager import plugin_manager
+    from ..api.plugin_manager import plugin_manager
 
     app = typer.Typer(
         name="mt",
@@ -71,7 +71,8 @@ def build_app() -> typer.Typer:
     pm = plugin_manager()
     for info in pm.failures.values():
         warn(f"plugin {info.name!r} {info.error}")
-    for impl in pm.hook.register_commands.get_hookimpls():  # core first
+    add_core_commands(app)
+    for impl in pm.hook.register_commands.get_hookimpls():
         try:
             impl.function(app)
         except Exception as exc:  # one broken plugin must not take the CLI down
@@ -81,6 +82,36 @@ def build_app() -> typer.Typer:
                 f"plugin {impl.plugin_name!r} failed to add its commands: {type(exc).__name__}: {exc}"
             )
     return app
+
+
+def add_core_commands(app: typer.Typer) -> None:
+    """Core's commands, in the order ``mt --help`` lists them, before any plugin's."""
+    from .commands import (
+        config,
+        evaluate,
+        listing,
+        plot,
+        predict,
+        reproduce,
+        runs,
+        sweep,
+        tickets,
+        train,
+    )
+
+    for command in (
+        listing,
+        config,
+        train,
+        evaluate,
+        tickets,
+        runs,
+        plot,
+        predict,
+        sweep,
+        reproduce,
+    ):
+        command.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:

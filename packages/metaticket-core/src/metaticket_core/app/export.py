@@ -15,13 +15,14 @@ from typing import Any
 import torch
 from torch import nn
 
-from . import __version__, checkpoint
-from .errors import MetaticketError
-from .files import check_output
-from .records import sparsity
-from .registry import models
-from .runs import Run
-from .tasks import out_features
+from .. import __version__
+from ..api.errors import MetaticketError
+from ..api.files import check_output
+from ..api.registry import models
+from ..api.tasks import out_features
+from ..engine import checkpoint
+from ..engine.records import sparsity
+from ..engine.runs import Run
 
 
 def export_mask(

@@ -7,12 +7,12 @@ from typing import Any
 
 import torch
 
-from . import checkpoint, training_checkpoint
-from .config import validate
-from .errors import MetaticketError
-from .experiment import Experiment, build, portable_device
-from .precision import autocast
-from .runs import Run
+from ..api.config import validate
+from ..api.errors import MetaticketError
+from ..api.precision import autocast
+from ..engine import checkpoint, training_checkpoint
+from ..engine.experiment import Experiment, build, portable_device
+from ..engine.runs import Run
 
 
 def load_experiment(

@@ -10,10 +10,10 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from .backbone import build_backbone
+from ..api.backbone import build_backbone
+from ..api.files import atomic_path, check_output
+from ..engine.runs import Run
 from .export import natural_key
-from .files import atomic_path, check_output
-from .runs import Run
 
 
 def _series(records: list[dict], key: str) -> tuple[list[int], list[float]]:

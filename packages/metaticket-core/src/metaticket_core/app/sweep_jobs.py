@@ -35,14 +35,14 @@ from typing import BinaryIO
 import torch
 from rich.markup import escape
 
-from . import distributed
-from .config import RunConfig
-from .errors import ConfigError, MetaticketError
-from .evaluation import EvalResult
-from .progress import Bar, Progress, parse_plain
-from .runs import Run, create_run
+from ..api.config import RunConfig
+from ..api.errors import ConfigError, MetaticketError
+from ..engine import distributed
+from ..engine.evaluation import EvalResult
+from ..engine.progress import Bar, Progress, parse_plain
+from ..engine.runs import Run, create_run
+from ..engine.threads import environment, share
 from .sweeps import started
-from .threads import environment, share
 
 POLL_SECONDS = 0.2
 

@@ -18,15 +18,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .config import RunConfig, factory_options, method_arguments, parse_set
-from .errors import ConfigError, MetaticketError, UnknownNameError
-from .evaluation import EvalResult
-from .experiment import Experiment, build
-from .files import write_json
-from .progress import Progress
-from .registry import methods
-from .runs import Run, check_id, create_run, open_run, read_json
-from .trainer import Trainer
+from ..api.config import RunConfig, factory_options, method_arguments, parse_set
+from ..api.errors import ConfigError, MetaticketError, UnknownNameError
+from ..api.files import write_json
+from ..api.registry import methods
+from ..engine.evaluation import EvalResult
+from ..engine.experiment import Experiment, build
+from ..engine.progress import Progress
+from ..engine.runs import Run, check_id, create_run, open_run, read_json
+from ..engine.trainer import Trainer
 
 
 def parse_grid(items: list[str]) -> dict[str, list[Any]]:

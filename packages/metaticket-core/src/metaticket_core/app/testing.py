@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .plugin_manager import (
+from ..api.plugin_manager import (
     PluginManager,
     check_hooks,
     create_plugin_manager,

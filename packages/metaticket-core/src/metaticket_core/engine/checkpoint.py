@@ -14,8 +14,8 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
-from .errors import MetaticketError
-from .files import atomic_path
+from ..api.errors import MetaticketError
+from ..api.files import atomic_path
 
 
 def save(path: Path, tensors: dict[str, torch.Tensor], state: dict[str, Any]) -> None:

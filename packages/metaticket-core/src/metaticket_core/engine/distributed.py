@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 import torch
 import torch.distributed as dist
 
-from .errors import ConfigError, MetaticketError
+from ..api.errors import ConfigError, MetaticketError
 
 T = TypeVar("T")
 ENTRY_MODULE = "metaticket_core"  # what child processes run with ``python -m``: ranks, sweep jobs

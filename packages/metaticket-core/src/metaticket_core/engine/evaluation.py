@@ -7,12 +7,12 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from .config import RunConfig
-from .learner import MetaLearner
-from .precision import autocast
+from ..api.config import RunConfig
+from ..api.learner import MetaLearner
+from ..api.precision import autocast
+from ..api.tasks import METRICS, FewShotDataset, Split, TaskType
 from .progress import Progress
 from .records import Metrics, on_host
-from .tasks import METRICS, FewShotDataset, Split, TaskType
 
 
 @dataclass(frozen=True)

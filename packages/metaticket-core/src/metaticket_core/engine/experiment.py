@@ -7,15 +7,15 @@ from pathlib import Path
 
 import torch
 
-from .backbone import build_backbone
-from .config import RunConfig, method_arguments
-from .console import err_console
+from ..api.backbone import build_backbone
+from ..api.config import RunConfig, method_arguments
+from ..api.console import err_console
+from ..api.errors import ConfigError
+from ..api.learner import MetaLearner
+from ..api.precision import check_precision, set_numerics
+from ..api.registry import datasets, methods
+from ..api.tasks import SPLITS, FewShotDataset, default_cache_dir
 from .distributed import SINGLE, World
-from .errors import ConfigError
-from .learner import MetaLearner
-from .precision import check_precision, set_numerics
-from .registry import datasets, methods
-from .tasks import SPLITS, FewShotDataset, default_cache_dir
 
 
 @dataclass

@@ -17,8 +17,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from .errors import MetaticketError
-from .files import default_mode
+from ..api.errors import MetaticketError
+from ..api.files import default_mode
 
 LOCK_NAME = ".lock"
 PATIENCE = 0.5  # seconds: rides over another process's is_held() probe

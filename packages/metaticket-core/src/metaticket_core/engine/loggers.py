@@ -13,14 +13,13 @@ SystemExit is an error naming it, not a silent exit with status 0.
 from __future__ import annotations
 
 import csv
-import importlib.util
 import io
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from .errors import ConfigError, PluginError
-from .files import write_text
+from ..api.errors import ConfigError, PluginError
+from ..api.files import write_text
 
 if TYPE_CHECKING:
     import torch
@@ -127,7 +126,7 @@ class Loggers(Logger):
     def close(self) -> None:
         """Close each once (training and the meta-test both end through here); one that fails
         is reported, and the others are closed all the same."""
-        from .console import warn
+        from ..api.console import warn
 
         loggers, self.loggers = self.loggers, {}
         for name, logger in loggers.items():
@@ -151,24 +150,9 @@ def _no_exit(name: str, method: str) -> Iterator[None]:
         raise PluginError(f"Logger {name!r} called exit({exc.code!r}) in {method}().") from None
 
 
-def check_loggers(names: list[str]) -> None:
-    """Every name is registered and whatever package it ``requires`` is installed."""
-    from .registry import loggers
-
-    registry = loggers()
-    for name in names:
-        info: dict[str, Any] = registry.get(name).info
-        required = info.get("requires")
-        if required and importlib.util.find_spec(required) is None:
-            raise ConfigError(
-                f"--log {name} needs the {required!r} package, which is not installed: "
-                f"{info.get('install', f'pip install {required}')}"
-            )
-
-
 def open_loggers(names: list[str], run: Run, start: int) -> Loggers:
     """The built-in JSONL logger and the named ones, ready for records past ``start``."""
-    from .registry import loggers
+    from ..api.registry import loggers
 
     registry = loggers()
     opened: dict[str, Logger] = {}

@@ -1,38 +1,15 @@
-"""Core's own plugin: the built-in commands and loggers, registered through the same hooks as any
-plugin's."""
+"""Core's own plugin: the built-in loggers, registered through the same hook as any plugin's.
+
+The plugin manager finds it by its entry point (``core``), as it finds every plugin; core's
+commands are added by the CLI builder (app/cli.py), which sits above this layer.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from .commands import (
-    config,
-    evaluate,
-    listing,
-    plot,
-    predict,
-    reproduce,
-    runs,
-    sweep,
-    tickets,
-    train,
-)
-from .hookspecs import hookimpl
+from ..api.hookspecs import hookimpl
 from .loggers import CsvLogger, JsonlLogger, tensorboard
-
-
-@hookimpl
-def register_commands(app: Any) -> None:
-    listing.register(app)
-    config.register(app)
-    train.register(app)
-    evaluate.register(app)
-    tickets.register(app)
-    runs.register(app)
-    plot.register(app)
-    predict.register(app)
-    sweep.register(app)
-    reproduce.register(app)
 
 
 @hookimpl

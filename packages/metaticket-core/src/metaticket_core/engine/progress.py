@@ -15,7 +15,7 @@ from rich.progress import (
 )
 from rich.progress import Progress as RichProgress
 
-from .console import err_console
+from ..api.console import err_console
 
 
 class Progress:

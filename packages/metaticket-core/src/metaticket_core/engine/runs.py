@@ -21,10 +21,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from ..api.config import RunConfig, validate
+from ..api.errors import MetaticketError, UnknownNameError
+from ..api.files import remove_orphans, write_json, write_text
 from . import locks
-from .config import RunConfig, validate
-from .errors import MetaticketError, UnknownNameError
-from .files import remove_orphans, write_json, write_text
 
 ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._=+-]{0,127}")
 LIVE_STATES = ("created", "running")  # states that only a live process may be in

@@ -12,7 +12,7 @@ import os
 
 import torch
 
-from .errors import ConfigError
+from ..api.errors import ConfigError
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
 

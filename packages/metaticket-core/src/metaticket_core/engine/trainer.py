@@ -21,15 +21,15 @@ from dataclasses import asdict
 import numpy as np
 import torch
 
+from ..api.errors import MetaticketError
+from ..api.files import write_json
+from ..api.outer_optimizer import guard_, lr_factor, make_optimizer, outer_settings
+from ..api.precision import autocast
 from . import checkpoint, loggers, training_checkpoint
 from .distributed import SINGLE, World, all_gather, all_reduce_mean_, from_main, share
-from .errors import MetaticketError
 from .evaluation import EvalResult, episode_scores, summarize
 from .experiment import Experiment, build  # noqa: F401  build: public here too (docs/PLUGINS.md)
-from .files import write_json
 from .interrupts import Interrupts
-from .outer_optimizer import guard_, lr_factor, make_optimizer, outer_settings
-from .precision import autocast
 from .prefetch import Prefetcher
 from .progress import Progress
 from .records import Metrics, bar_info, on_host, window_record

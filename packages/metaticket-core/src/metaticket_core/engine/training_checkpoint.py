@@ -10,9 +10,9 @@ from typing import Any, NamedTuple
 
 import torch
 
+from ..api.errors import MetaticketError
+from ..api.learner import MetaLearner
 from . import checkpoint
-from .errors import MetaticketError
-from .learner import MetaLearner
 
 LEARNER, OPTIMIZER = "learner/", "optimizer/"
 

@@ -8,9 +8,9 @@ from typing import Annotated, Any
 import typer
 import yaml
 
-from ..config import load_config
-from ..console import console
-from ..registry import NO_DEFAULT, datasets, methods, models
+from ...api.config import load_config
+from ...api.console import console
+from ...api.registry import NO_DEFAULT, datasets, methods, models
 
 
 def register(app: typer.Typer) -> None:

@@ -9,12 +9,12 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ..console import console
-from ..evaluation import evaluate
+from ...api.console import console
+from ...engine.evaluation import evaluate
+from ...engine.progress import Progress
+from ...engine.runs import open_run
+from ...engine.threads import set_threads
 from ..inference import load_experiment
-from ..progress import Progress
-from ..runs import open_run
-from ..threads import set_threads
 from .options import (
     CHECKPOINT,
     DEFAULT_RUNS_DIR,

@@ -8,11 +8,11 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from ..console import console
-from ..errors import did_you_mean
-from ..plugin_manager import plugin_manager
-from ..presets import list_presets, preset
-from ..registry import Entry, Registry, datasets, loggers, methods, models
+from ...api.console import console
+from ...api.errors import did_you_mean
+from ...api.plugin_manager import plugin_manager
+from ...api.presets import list_presets, preset
+from ...api.registry import Entry, Registry, datasets, loggers, methods, models
 
 KINDS = {"methods": methods, "models": models, "datasets": datasets, "loggers": loggers}
 WHAT = (*KINDS, "presets", "plugins")

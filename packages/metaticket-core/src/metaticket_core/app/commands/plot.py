@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from ..console import console
-from ..runs import open_run
+from ...api.console import console
+from ...engine.runs import open_run
 from .options import DEFAULT_RUNS_DIR, RUNS_DIR
 
 

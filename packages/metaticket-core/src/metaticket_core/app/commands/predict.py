@@ -9,11 +9,11 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ..console import console
-from ..errors import DataError
+from ...api.console import console
+from ...api.errors import DataError
+from ...engine.runs import open_run
+from ...engine.threads import set_threads
 from ..inference import Predictor
-from ..runs import open_run
-from ..threads import set_threads
 from .options import (
     CHECKPOINT,
     DEFAULT_RUNS_DIR,

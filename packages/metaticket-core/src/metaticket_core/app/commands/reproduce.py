@@ -12,9 +12,9 @@ import typer
 from rich.table import Table
 from typer.core import TyperGroup
 
-from ..console import console, err_console
-from ..errors import ConfigError, MetaticketError
-from ..files import check_output, write_text
+from ...api.console import console, err_console
+from ...api.errors import ConfigError, MetaticketError
+from ...api.files import check_output, write_text
 from ..reproduce import store, tables
 from ..reproduce.catalogue import EXPERIMENTS, PAPER_SEEDS, Experiment, experiment, step_rates
 from ..sweeps import settings as flat_settings
@@ -223,9 +223,9 @@ def run_command(
 ) -> None:
     """Run experiment NAME of the paper (resumable), cross-test where the paper does, and write
     NAME.md: the paper's numbers against ours, with verdicts, and the plots."""
-    from ..progress import Progress
+    from ...engine.progress import Progress
+    from ...engine.threads import set_threads
     from ..reproduce.runner import Plan, check_data, collect, train
-    from ..threads import set_threads
 
     exp = experiment(name)
     if scale not in ("paper", "smoke"):

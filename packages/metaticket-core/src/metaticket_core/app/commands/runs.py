@@ -9,9 +9,9 @@ import yaml
 from rich.markup import escape
 from rich.table import Table
 
-from ..console import console, err_console
-from ..errors import MetaticketError, one_line
-from ..runs import Run, list_runs, open_run
+from ...api.console import console, err_console
+from ...api.errors import MetaticketError, one_line
+from ...engine.runs import Run, list_runs, open_run
 from .options import DEFAULT_RUNS_DIR, RUN_ID, RUNS_DIR
 
 

@@ -10,16 +10,16 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from ..config import RunConfig, load_config
-from ..console import console, err_console
-from ..errors import MetaticketError
-from ..experiment import build
-from ..presets import preset as get_preset
-from ..progress import Progress
-from ..runs import open_run
+from ...api.config import RunConfig, load_config
+from ...api.console import console, err_console
+from ...api.errors import MetaticketError
+from ...api.presets import preset as get_preset
+from ...engine.experiment import build
+from ...engine.progress import Progress
+from ...engine.runs import open_run
+from ...engine.threads import check_count, check_threads, set_threads
 from ..sweep_jobs import follow_parent, run_jobs
 from ..sweeps import parse_grid, parse_seeds, plan, report_rows, run_sweep, sweep_runs, train_run
-from ..threads import check_count, check_threads, set_threads
 from .options import CONFIG_FILE, DEFAULT_RUNS_DIR, FORCE, RUNS_DIR, SETS, THREADS
 
 

@@ -8,9 +8,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ..console import console
+from ...api.console import console
+from ...engine.runs import open_run
 from ..export import describe_masks, export_mask, read_mask_file
-from ..runs import open_run
 from .options import CHECKPOINT, DEFAULT_RUNS_DIR, FORCE, LOAD_DEVICE, RUN_ID, RUNS_DIR
 
 

@@ -10,17 +10,17 @@ from typing import Annotated, Any
 
 import typer
 
-from .. import distributed
-from ..config import RunConfig, load_config, validate
-from ..console import console
-from ..errors import ConfigError, MetaticketError
-from ..experiment import Experiment, build, portable_device
-from ..files import write_json
-from ..presets import preset as get_preset
-from ..progress import Progress
-from ..runs import Run, create_run, open_run
-from ..threads import set_threads
-from ..trainer import Trainer, TrainingDiverged, TrainingInterrupted
+from ...api.config import RunConfig, load_config, validate
+from ...api.console import console
+from ...api.errors import ConfigError, MetaticketError
+from ...api.files import write_json
+from ...api.presets import preset as get_preset
+from ...engine import distributed
+from ...engine.experiment import Experiment, build, portable_device
+from ...engine.progress import Progress
+from ...engine.runs import Run, create_run, open_run
+from ...engine.threads import set_threads
+from ...engine.trainer import Trainer, TrainingDiverged, TrainingInterrupted
 from .options import CONFIG_FILE, DEFAULT_RUNS_DIR, JSON_OUT, PRECISION, RUNS_DIR, SETS, THREADS
 
 LOG_HELP = (
@@ -32,8 +32,8 @@ LOG_OPTION = typer.Option(help=LOG_HELP.format("tensorboard, csv"))
 
 
 def register(app: typer.Typer) -> None:
-    from ..loggers import BUILT_IN
-    from ..registry import list_loggers
+    from ...api.registry import list_loggers
+    from ...engine.loggers import BUILT_IN
 
     with suppress(MetaticketError):  # a broken logger plugin is reported when it is used
         LOG_OPTION.help = LOG_HELP.format(", ".join(n for n in list_loggers() if n != BUILT_IN))

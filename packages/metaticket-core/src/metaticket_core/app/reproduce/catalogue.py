@@ -11,7 +11,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from ..errors import UnknownNameError
+from ...api.errors import UnknownNameError
 
 PAPER_SEEDS = (1, 2, 3)
 FIG3_METHODS = ("maml", "metaticket", "metaticket+iterand")

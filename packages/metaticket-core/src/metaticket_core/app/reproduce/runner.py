@@ -9,17 +9,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ...api.config import RunConfig
+from ...api.errors import DataError, MetaticketError
+from ...api.files import write_json
+from ...api.registry import datasets
+from ...api.tasks import default_cache_dir
+from ...engine.evaluation import evaluate
+from ...engine.progress import Progress
+from ...engine.runs import Run, open_run
 from .. import sweeps
-from ..config import RunConfig
-from ..errors import DataError, MetaticketError
-from ..evaluation import evaluate
-from ..files import write_json
 from ..inference import load_experiment
-from ..progress import Progress
-from ..registry import datasets
-from ..runs import Run, open_run
 from ..sweep_jobs import run_jobs
-from ..tasks import default_cache_dir
 from .catalogue import Experiment, Setting
 from .store import CROSS_FILE, record, setting_config
 

@@ -13,11 +13,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..config import RunConfig, load_config
-from ..errors import MetaticketError
-from ..files import write_json
-from ..presets import preset
-from ..runs import Run, read_json
+from ...api.config import RunConfig, load_config
+from ...api.errors import MetaticketError
+from ...api.files import write_json
+from ...api.presets import preset
+from ...engine.runs import Run, read_json
 from ..sweeps import settings as flat_settings
 from .catalogue import Experiment, Setting
 
