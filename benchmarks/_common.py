@@ -36,14 +36,11 @@ from pathlib import Path
 
 import torch
 
-from metaticket_core.allocator import keep_freed_memory
-from metaticket_core.backbone import build_backbone
-from metaticket_core.config import RunConfig, method_arguments
-from metaticket_core.learner import MetaLearner
-from metaticket_core.outer_optimizer import make_optimizer, outer_settings
-from metaticket_core.precision import autocast
-from metaticket_core.registry import methods
-from metaticket_core.tasks import Task
+from metaticket_core import MetaLearner, RunConfig, Task, autocast, methods
+from metaticket_core.api.backbone import build_backbone
+from metaticket_core.api.config import method_arguments
+from metaticket_core.api.outer_optimizer import make_optimizer, outer_settings
+from metaticket_core.engine.allocator import keep_freed_memory
 
 WAYS = 5
 

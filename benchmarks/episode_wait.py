@@ -17,10 +17,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from metaticket_core.config import load_config
-from metaticket_core.presets import preset
-from metaticket_core.runs import create_run
-from metaticket_core.trainer import Trainer, build
+from metaticket_core import load_config
+from metaticket_core.api.presets import preset
+from metaticket_core.engine.runs import create_run
+from metaticket_core.engine.trainer import Trainer, build
 
 
 def main() -> None:

@@ -42,9 +42,7 @@ from _common import (
     timer,
 )
 
-from metaticket_core.learner import MetaLearner
-from metaticket_core.precision import autocast
-from metaticket_core.tasks import Task
+from metaticket_core import MetaLearner, Task, autocast
 
 INNER_STEPS = 3
 

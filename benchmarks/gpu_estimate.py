@@ -31,8 +31,8 @@ from _common import Case, configure, learner_for, random_tasks, training_step
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode
 
-from metaticket_core.config import RunConfig, load_config
-from metaticket_core.presets import preset
+from metaticket_core import RunConfig, load_config
+from metaticket_core.api.presets import preset
 
 # The paper's experiments (section 6's rows) and what they need beyond the preset.
 EXPERIMENTS = {

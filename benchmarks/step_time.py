@@ -61,9 +61,7 @@ from _common import (
 )
 from torch import nn
 
-from metaticket_core.config import factory_options
-from metaticket_core.functional import task_loss
-from metaticket_core.tasks import Task
+from metaticket_core import Task, factory_options, task_loss
 from metaticket_methods.metaticket import metaticket_iterand
 
 CLONED = "maml-cloned"

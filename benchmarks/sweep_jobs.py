@@ -23,10 +23,10 @@ from pathlib import Path
 
 import torch
 
-from metaticket_core.config import load_config
-from metaticket_core.experiment import load_dataset
-from metaticket_core.presets import preset
-from metaticket_core.threads import cores, share
+from metaticket_core import load_config
+from metaticket_core.api.presets import preset
+from metaticket_core.engine.experiment import load_dataset
+from metaticket_core.engine.threads import cores, share
 
 PRESET = "omniglot-5w5s-maml"
 SHARED_OMNIGLOT = Path(__file__).resolve().parents[2] / "shared" / "data" / "omniglot"

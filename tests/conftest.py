@@ -53,8 +53,8 @@ def mt(tmp_path, cache_dir, monkeypatch, capsys):
     """Run ``mt ARGS`` in this process, in ``tmp_path``, with the plugins that ``env`` enables;
     returns its exit code and output. As the interpreter would, an exception that escapes (under
     MT_DEBUG=1) prints its traceback and exits 1."""
-    from metaticket_core.cli import main
-    from metaticket_core.plugin_manager import set_plugin_manager
+    from metaticket_core.api.plugin_manager import set_plugin_manager
+    from metaticket_core.app.cli import main
 
     def run(*args: str, env: dict[str, str] | None = None) -> Done:
         capsys.readouterr()  # what the test printed before is not this call's

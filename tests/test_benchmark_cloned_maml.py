@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from metaticket_core.config import RunConfig
-from metaticket_core.tasks import Task
+from metaticket_core import RunConfig, Task
 from metaticket_methods.maml import maml
 from metaticket_models.conv import build_conv4
 from metaticket_models.mlp import build_mlp

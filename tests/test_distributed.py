@@ -8,7 +8,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from metaticket_core.cli import main
+from metaticket_core.app.cli import main
 
 pytestmark = pytest.mark.slow  # two ranks in processes of their own
 

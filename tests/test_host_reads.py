@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from metaticket_core.config import load_config
-from metaticket_core.evaluation import episode_scores
-from metaticket_core.presets import preset
-from metaticket_core.runs import create_run
-from metaticket_core.trainer import Trainer, build
+from metaticket_core import load_config
+from metaticket_core.api.presets import preset
+from metaticket_core.engine.evaluation import episode_scores
+from metaticket_core.engine.runs import create_run
+from metaticket_core.engine.trainer import Trainer, build
 
 ROOT = Path(__file__).resolve().parents[1]
 OURS = tuple(str(src) for src in ROOT.glob("*/*/src"))

@@ -20,27 +20,31 @@ import metaticket_methods.plugin
 import metaticket_models.mlp
 import metaticket_models.plugin
 from metaticket_core import (
+    ConfigError,
+    Logger,
+    PluginError,
+    RunConfig,
+    Task,
+    datasets,
     hookimpl,
-    hookspecs,
     list_datasets,
     list_loggers,
     list_methods,
     list_models,
     load_config,
+    methods,
+    models,
 )
-from metaticket_core.config import RunConfig
-from metaticket_core.errors import ConfigError, PluginError
-from metaticket_core.loggers import Logger
-from metaticket_core.registry import datasets, loggers, methods, models
-from metaticket_core.runs import create_run
-from metaticket_core.tasks import Task
-from metaticket_core.testing import (
+from metaticket_core.api import hookspecs
+from metaticket_core.api.registry import loggers
+from metaticket_core.app.testing import (
     central_difference,
     isolated_plugins,
     registered_plugin,
     run_cli,
 )
-from metaticket_core.trainer import Trainer, TrainingDiverged, build
+from metaticket_core.engine.runs import create_run
+from metaticket_core.engine.trainer import Trainer, TrainingDiverged, build
 
 GUIDE = Path(__file__).resolve().parents[1] / "docs" / "PLUGINS.md"
 
@@ -172,7 +176,7 @@ def test_guide_covers_packaging_testing_and_disabling():
     for needle in (
         "[project.entry-points.metaticket]",
         "pip install",
-        "metaticket_core.testing",
+        "metaticket_core.app.testing",
         "MT_DISABLE_PLUGINS",
         "failed to import",
     ):
@@ -408,7 +412,7 @@ def test_the_learned_rates_become_a_ticket(guide_ticket, tmp_path):
 def test_every_public_member_of_functional_learner_is_in_the_reference():
     """A public attribute or method added to FunctionalLearner fails here until the guide's
     reference has a row for it."""
-    from metaticket_core.functional import FunctionalLearner
+    from metaticket_core import FunctionalLearner
 
     learner = FunctionalLearner(metaticket_models.mlp.build_sine_mlp(1, (1,)), RunConfig())
     public = {n for n in dir(learner) if not n.startswith("_")} - set(dir(torch.nn.Module()))

@@ -14,8 +14,8 @@ import pytest
 import scipy.io
 from PIL import Image
 
-from metaticket_core.cli import main
-from metaticket_core.reproduce.catalogue import EXPERIMENTS, paper_numbers
+from metaticket_core.app.cli import main
+from metaticket_core.app.reproduce.catalogue import EXPERIMENTS, paper_numbers
 
 PAPER = Path(__file__).resolve().parents[2] / "shared" / "paper" / "meta-ticket-neurips22.md"
 

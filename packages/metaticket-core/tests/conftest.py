@@ -13,15 +13,21 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from metaticket_core.backbone import Backbone
-from metaticket_core.errors import DataError
-from metaticket_core.learner import MetaLearner, OuterDefaults
-from metaticket_core.tasks import SPLITS, FewShotDataset, Task
-from metaticket_core.testing import isolated_plugins, registered_plugin
 from torch import nn
 from torch.func import functional_call
 
-from metaticket_core import distributed, hookimpl
+from metaticket_core import (
+    SPLITS,
+    Backbone,
+    DataError,
+    FewShotDataset,
+    MetaLearner,
+    OuterDefaults,
+    Task,
+    hookimpl,
+)
+from metaticket_core.app.testing import isolated_plugins, registered_plugin
+from metaticket_core.engine import distributed
 
 
 @pytest.fixture(autouse=True)
@@ -197,7 +203,7 @@ TOY_CONFIG = {
 def cli(tmp_path, toy_config, monkeypatch, capsys):
     """``mt ARGS`` on the toys, in ``tmp_path``, a 4-iteration run ``t`` trained; returns
     (exit code, stdout, stderr)."""
-    from metaticket_core.cli import main
+    from metaticket_core.app.cli import main
 
     monkeypatch.setenv("MT_RUNS_DIR", str(tmp_path / "runs"))
     monkeypatch.chdir(tmp_path)

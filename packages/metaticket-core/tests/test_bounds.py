@@ -8,12 +8,11 @@ import os
 
 import pytest
 import torch
-from metaticket_core.commands.predict import query_paths, support_folders
-from metaticket_core.errors import DataError
-from metaticket_core.registry import methods
 from safetensors import safe_open
 
-from metaticket_core import checkpoint
+from metaticket_core import DataError, methods
+from metaticket_core.app.commands.predict import query_paths, support_folders
+from metaticket_core.engine import checkpoint
 
 
 def one_line(result: tuple[int, str, str], text: str) -> None:

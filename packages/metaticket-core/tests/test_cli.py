@@ -1,11 +1,10 @@
 """The CLI through its real entry point (``main``), with inline plugins only."""
 
 import pytest
-from metaticket_core.cli import main, versions
-from metaticket_core.errors import ConfigError
-from metaticket_core.testing import registered_plugin
 
-from metaticket_core import hookimpl
+from metaticket_core import ConfigError, hookimpl
+from metaticket_core.app.cli import main, versions
+from metaticket_core.app.testing import registered_plugin
 
 
 def run(capsys, *argv):

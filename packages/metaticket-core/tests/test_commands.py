@@ -5,9 +5,10 @@ import shutil
 
 import pytest
 import yaml
-from metaticket_core.cli import main
-from metaticket_core.export import load_ticket
 from safetensors import safe_open
+
+from metaticket_core.app.cli import main
+from metaticket_core.app.export import load_ticket
 
 
 @pytest.fixture
@@ -113,8 +114,8 @@ def test_plot_writes_pngs(capsys, runs, tmp_path):
 
 
 def test_plot_compares_runs(capsys, runs, tmp_path):
-    from metaticket_core.plots import feature_gradient_keys
-    from metaticket_core.runs import open_run
+    from metaticket_core.app.plots import feature_gradient_keys
+    from metaticket_core.engine.runs import open_run
 
     for run_id in ("a", "b"):
         train(capsys, runs, "--run-id", run_id)
@@ -143,7 +144,7 @@ def test_bad_inputs_fail_before_work(capsys, runs, tmp_path):
 
 
 def test_resume_continues_a_run(capsys, runs, monkeypatch):
-    from metaticket_core.trainer import Trainer
+    from metaticket_core.engine.trainer import Trainer
 
     original = Trainer.step
 

@@ -2,14 +2,22 @@ import json
 
 import pytest
 import torch
-from metaticket_core.config import RunConfig, load_config, method_arguments, parse_set, validate
-from metaticket_core.errors import ConfigError, UnknownNameError
-from metaticket_core.learner import InnerDefaults, MetaLearner, inner_settings
-from metaticket_core.precision import check_precision
-from metaticket_core.registry import methods
-from metaticket_core.testing import registered_plugin
 
-from metaticket_core import hookimpl, presets
+from metaticket_core import (
+    ConfigError,
+    InnerDefaults,
+    MetaLearner,
+    RunConfig,
+    UnknownNameError,
+    hookimpl,
+    load_config,
+    methods,
+)
+from metaticket_core.api import presets
+from metaticket_core.api.config import method_arguments, parse_set, validate
+from metaticket_core.api.learner import inner_settings
+from metaticket_core.api.precision import check_precision
+from metaticket_core.app.testing import registered_plugin
 
 
 def test_defaults_are_the_paper_omniglot_setting():

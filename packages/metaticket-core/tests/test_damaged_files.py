@@ -9,7 +9,7 @@ import json
 import pytest
 import torch
 
-from metaticket_core import checkpoint
+from metaticket_core.engine import checkpoint
 
 
 def one_line(result: tuple[int, str, str], *texts: str) -> None:

@@ -10,13 +10,12 @@ import time
 import pytest
 import torch
 import yaml
-from metaticket_core.cli import main
-from metaticket_core.config import RunConfig
-from metaticket_core.errors import ConfigError
-from metaticket_core.runs import Run, create_run, list_runs
-from metaticket_core.trainer import Trainer, build
 
-from metaticket_core import checkpoint, distributed
+from metaticket_core import ConfigError, RunConfig
+from metaticket_core.app.cli import main
+from metaticket_core.engine import checkpoint, distributed
+from metaticket_core.engine.runs import Run, create_run, list_runs
+from metaticket_core.engine.trainer import Trainer, build
 
 pytestmark = pytest.mark.slow  # two ranks in processes of their own
 

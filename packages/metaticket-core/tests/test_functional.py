@@ -5,20 +5,19 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-from metaticket_core.backbone import Backbone
-from metaticket_core.config import RunConfig
-from metaticket_core.functional import (
+
+from metaticket_core import (
+    Backbone,
     FunctionalLearner,
+    RunConfig,
+    Task,
     effective,
-    inner_loop,
     metric,
     metric_name,
-    straight_through,
     task_loss,
-    threshold,
 )
-from metaticket_core.tasks import Task
-from metaticket_core.testing import central_difference
+from metaticket_core.api.functional import inner_loop, straight_through, threshold
+from metaticket_core.app.testing import central_difference
 
 
 def test_loss_and_metric_follow_the_targets():

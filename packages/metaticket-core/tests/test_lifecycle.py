@@ -15,13 +15,12 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-from metaticket_core.cli import main
-from metaticket_core.config import RunConfig
-from metaticket_core.errors import MetaticketError
-from metaticket_core.runs import Run, create_run
-from metaticket_core.trainer import Trainer, TrainingInterrupted, build
 
-from metaticket_core import checkpoint
+from metaticket_core import MetaticketError, RunConfig
+from metaticket_core.app.cli import main
+from metaticket_core.engine import checkpoint
+from metaticket_core.engine.runs import Run, create_run
+from metaticket_core.engine.trainer import Trainer, TrainingInterrupted, build
 
 HERE = Path(__file__).parent
 
@@ -189,7 +188,7 @@ def test_a_process_killed_while_writing_a_checkpoint_leaves_a_resumable_run(cli,
 
 # 3, 4. one process per run; how a run ended ------------------------------------------------
 def wait_until_held(run: Path, process: subprocess.Popen) -> None:
-    from metaticket_core import locks
+    from metaticket_core.engine import locks
 
     for _ in range(600):
         if locks.is_held(run) and json.loads((run / "status.json").read_text())["state"] == (
@@ -328,7 +327,7 @@ def test_test_episodes_and_checkpoint_iterations_are_bounded(cli, tmp_path):
 
 
 def test_divergence_before_any_checkpoint_says_so(toy_config, tmp_path, monkeypatch):
-    from metaticket_core.trainer import TrainingDiverged
+    from metaticket_core.engine.trainer import TrainingDiverged
 
     config = RunConfig(**toy_config)
     trainer = Trainer(build(config), create_run(config, tmp_path, "d"))

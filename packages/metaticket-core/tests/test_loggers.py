@@ -9,15 +9,19 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from metaticket_core.config import RunConfig
-from metaticket_core.errors import ConfigError, UnknownNameError
-from metaticket_core.loggers import Logger
-from metaticket_core.registry import list_loggers, methods
-from metaticket_core.runs import create_run
-from metaticket_core.testing import registered_plugin, run_cli
-from metaticket_core.trainer import Trainer, TrainingInterrupted, build
 
-from metaticket_core import hookimpl
+from metaticket_core import (
+    ConfigError,
+    Logger,
+    RunConfig,
+    UnknownNameError,
+    hookimpl,
+    list_loggers,
+    methods,
+)
+from metaticket_core.app.testing import registered_plugin, run_cli
+from metaticket_core.engine.runs import create_run
+from metaticket_core.engine.trainer import Trainer, TrainingInterrupted, build
 
 
 @pytest.fixture

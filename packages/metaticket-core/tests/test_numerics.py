@@ -8,8 +8,10 @@ import os
 
 import pytest
 import torch
-from metaticket_core.errors import one_line
-from metaticket_core.precision import autocast, set_numerics
+
+from metaticket_core import autocast
+from metaticket_core.api.errors import one_line
+from metaticket_core.api.precision import set_numerics
 
 CUDA = torch.device("cuda")
 
@@ -94,7 +96,7 @@ def test_an_op_without_a_deterministic_kernel_is_one_line_naming_it():
 def test_deterministic_training_is_recorded_and_resumable(
     capsys, toy_config, tmp_path, monkeypatch
 ):
-    from metaticket_core.cli import main
+    from metaticket_core.app.cli import main
 
     monkeypatch.setenv("MT_RUNS_DIR", str(tmp_path / "runs"))
     path = tmp_path / "toy.json"

@@ -1,12 +1,11 @@
 from importlib import metadata
 
 import pytest
-from metaticket_core.errors import PluginError
-from metaticket_core.plugin_manager import create_plugin_manager
-from metaticket_core.registry import list_datasets
-from metaticket_core.testing import registered_plugin
 
-from metaticket_core import hookimpl, plugin_manager
+from metaticket_core import PluginError, hookimpl, list_datasets
+from metaticket_core.api import plugin_manager
+from metaticket_core.api.plugin_manager import create_plugin_manager
+from metaticket_core.app.testing import registered_plugin
 
 
 class Misspelt:

@@ -1,10 +1,10 @@
 """Presets: the paper's settings, with outer-loop settings that follow the method actually run."""
 
 import pytest
-from metaticket_core.config import load_config
-from metaticket_core.errors import UnknownNameError
-from metaticket_core.presets import MAML_FAMILY, list_presets, preset
-from metaticket_core.sweeps import expand
+
+from metaticket_core import UnknownNameError, load_config
+from metaticket_core.api.presets import MAML_FAMILY, list_presets, preset
+from metaticket_core.app.sweeps import expand
 
 OUTER = ("outer_optimizer", "outer_lr", "momentum", "weight_decay", "schedule", "warmup")
 

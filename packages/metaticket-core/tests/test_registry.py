@@ -1,9 +1,16 @@
 import pytest
-from metaticket_core.errors import PluginError, UnknownNameError
-from metaticket_core.registry import Registry, list_methods, list_models, methods, models
-from metaticket_core.testing import registered_plugin
 
-from metaticket_core import hookimpl
+from metaticket_core import (
+    PluginError,
+    Registry,
+    UnknownNameError,
+    hookimpl,
+    list_methods,
+    list_models,
+    methods,
+    models,
+)
+from metaticket_core.app.testing import registered_plugin
 
 
 def build_a():

@@ -1,7 +1,7 @@
 """What ``mt report`` groups together and how it labels the groups."""
 
-from metaticket_core.config import RunConfig
-from metaticket_core.sweeps import Row, report_rows
+from metaticket_core import RunConfig
+from metaticket_core.app.sweeps import Row, report_rows
 
 
 class FinishedRun:

@@ -4,8 +4,9 @@ merge, and the page's generated blocks (tests/test_reproduce.py runs the experim
 from __future__ import annotations
 
 import pytest
-from metaticket_core.reproduce import store, tables
-from metaticket_core.reproduce.catalogue import experiment
+
+from metaticket_core.app.reproduce import store, tables
+from metaticket_core.app.reproduce.catalogue import experiment
 
 NUMBER = {"value": 0.346, "std": 0.113}
 

@@ -5,7 +5,8 @@ import json
 
 import pytest
 import yaml
-from metaticket_core.cli import main
+
+from metaticket_core.app.cli import main
 
 
 @pytest.fixture

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from metaticket_core.cli import main
-from metaticket_core.progress import Progress, parse_plain
-from metaticket_core.runs import Run
-from metaticket_core.sweep_jobs import _stop_requests
+
+from metaticket_core.app.cli import main
+from metaticket_core.app.sweep_jobs import _stop_requests
+from metaticket_core.engine.progress import Progress, parse_plain
+from metaticket_core.engine.runs import Run
 
 pytestmark = pytest.mark.slow  # each job is a process of its own
 
@@ -173,7 +174,7 @@ def test_each_job_sees_a_gpu_of_its_own(sweep, tmp_path, monkeypatch):
     assert seen[:2] == ["visible GPUs: 0", "visible GPUs: 1"]
     assert seen[2] in ("visible GPUs: 0", "visible GPUs: 1")
 
-    from metaticket_core.sweep_jobs import visible_gpus
+    from metaticket_core.app.sweep_jobs import visible_gpus
 
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "5,7,9")  # the parent's own share of the GPUs
     assert visible_gpus() == ["5", "7"]  # as many as torch counts

@@ -1,7 +1,7 @@
 import pytest
-from metaticket_core.config import RunConfig
-from metaticket_core.errors import DataError
-from metaticket_core.tasks import EpisodeShape, out_features
+
+from metaticket_core import DataError, EpisodeShape, RunConfig
+from metaticket_core.api.tasks import out_features
 
 
 def test_episode_shape_rules():

@@ -3,10 +3,10 @@
 import pytest
 import torch
 import yaml
-from metaticket_core.cli import main
-from metaticket_core.runs import Run
 
-from metaticket_core import threads
+from metaticket_core.app.cli import main
+from metaticket_core.engine import threads
+from metaticket_core.engine.runs import Run
 
 
 @pytest.fixture

@@ -3,15 +3,14 @@ from types import SimpleNamespace
 
 import pytest
 import torch
-from metaticket_core.config import RunConfig, validate
-from metaticket_core.errors import ConfigError, DataError
-from metaticket_core.learner import OuterDefaults
-from metaticket_core.outer_optimizer import guard_, lr_factor, outer_settings
-from metaticket_core.runs import create_run, list_runs
-from metaticket_core.trainer import Trainer, TrainingDiverged, TrainingInterrupted, build
 
-from metaticket_core import checkpoint
-from metaticket_core import trainer as trainer_module
+from metaticket_core import ConfigError, DataError, OuterDefaults, RunConfig
+from metaticket_core.api.config import validate
+from metaticket_core.api.outer_optimizer import guard_, lr_factor, outer_settings
+from metaticket_core.engine import checkpoint
+from metaticket_core.engine import trainer as trainer_module
+from metaticket_core.engine.runs import create_run, list_runs
+from metaticket_core.engine.trainer import Trainer, TrainingDiverged, TrainingInterrupted, build
 
 
 def make(settings, tmp_path, run_id="run", **changes):

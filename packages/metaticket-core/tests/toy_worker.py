@@ -14,12 +14,11 @@ import signal
 import time
 from pathlib import Path
 
-from metaticket_core.cli import main
-from metaticket_core.errors import MetaticketError
-from metaticket_core.testing import isolated_plugins, registered_plugin
-from metaticket_core.trainer import Trainer
-
-from metaticket_core import checkpoint, distributed
+from metaticket_core import MetaticketError
+from metaticket_core.app.cli import main
+from metaticket_core.app.testing import isolated_plugins, registered_plugin
+from metaticket_core.engine import checkpoint, distributed
+from metaticket_core.engine.trainer import Trainer
 
 
 def _toy_plugin() -> type:

@@ -13,9 +13,8 @@ import pytest
 from PIL import Image, ImageDraw
 
 import metaticket_datasets.plugin as plugin
-from metaticket_core.registry import datasets
-from metaticket_core.tasks import SPLITS
-from metaticket_core.testing import isolated_plugins, registered_plugin
+from metaticket_core import SPLITS, datasets
+from metaticket_core.app.testing import isolated_plugins, registered_plugin
 
 SHARED = Path(__file__).resolve().parents[3].parent / "shared"
 

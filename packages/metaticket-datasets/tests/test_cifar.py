@@ -6,7 +6,7 @@ import h5py
 import numpy as np
 import pytest
 
-from metaticket_core.errors import DataError
+from metaticket_core import DataError
 
 # 4 superclasses x 2 fine classes; fine label k has natural.red(k)
 COARSE = ["fish", "flowers", "trees", "vehicles_1"]

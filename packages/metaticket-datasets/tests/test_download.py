@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from metaticket_core.testing import run_cli
+from metaticket_core.app.testing import run_cli
 from metaticket_datasets import fetch, sources
 from metaticket_datasets.sources import Archive
 

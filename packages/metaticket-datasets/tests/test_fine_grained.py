@@ -5,8 +5,7 @@ import pytest
 import scipy.io
 from PIL import Image
 
-from metaticket_core.errors import DataError
-from metaticket_core.tasks import SPLITS
+from metaticket_core import SPLITS, DataError
 
 
 def test_cub_parity_rule_resize_crop_and_split_files(tmp_path, build, natural):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from metaticket_core.errors import ConfigError, DataError
+from metaticket_core import ConfigError, DataError
 from metaticket_datasets import glyphs
 
 

@@ -7,7 +7,7 @@ import h5py
 import numpy as np
 import pytest
 
-from metaticket_core.errors import DataError
+from metaticket_core import DataError
 
 SPLIT = {"train": [0, 1, 2], "val": [3, 4], "test": [5, 6]}  # class k -> wnid n0000000k
 

@@ -5,8 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from metaticket_core.errors import ConfigError, DataError
-from metaticket_core.tasks import SPLITS
+from metaticket_core import SPLITS, ConfigError, DataError
 from metaticket_datasets import omniglot
 
 

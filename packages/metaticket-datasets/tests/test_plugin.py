@@ -3,9 +3,8 @@
 import pytest
 from PIL import Image
 
-from metaticket_core.cli import main
-from metaticket_core.errors import ConfigError
-from metaticket_core.registry import list_datasets
+from metaticket_core import ConfigError, list_datasets
+from metaticket_core.app.cli import main
 
 NAMES = [
     "aircraft", "cars", "cifar-fs", "cub", "fc100", "glyphs", "miniimagenet", "omniglot",

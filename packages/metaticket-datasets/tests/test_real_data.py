@@ -3,7 +3,7 @@ few classes linked into a tmp folder in the same layout; the split checks only l
 
 import numpy as np
 
-from metaticket_core.tasks import SPLITS
+from metaticket_core import SPLITS
 from metaticket_datasets import omniglot
 from metaticket_datasets.splitfiles import read_omniglot_split
 

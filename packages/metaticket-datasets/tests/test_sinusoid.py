@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from metaticket_core.errors import DataError
+from metaticket_core import DataError
 
 
 def test_tasks(tmp_path, build, tasks):

@@ -6,8 +6,7 @@ import json
 
 import pytest
 
-from metaticket_core.errors import DataError
-from metaticket_core.tasks import SPLITS
+from metaticket_core import SPLITS, DataError
 from metaticket_datasets.sources import OMNIGLOT_SPLIT, SOURCES
 from metaticket_datasets.splitfiles import assign, read_class_split
 

@@ -4,8 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from metaticket_core.errors import ConfigError, DataError
-from metaticket_core.tasks import SPLITS
+from metaticket_core import SPLITS, ConfigError, DataError
 
 
 def test_reads_layout_and_splits_in_wnids_order(tiny_imagenet_root, tmp_path, build):

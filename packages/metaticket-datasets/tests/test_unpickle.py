@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from numpy._core import multiarray
 
-from metaticket_core.errors import DataError
+from metaticket_core import DataError
 from metaticket_datasets.unpickle import read_pickle
 
 

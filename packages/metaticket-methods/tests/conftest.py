@@ -9,10 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from metaticket_core.backbone import Backbone
-from metaticket_core.config import RunConfig, factory_options
-from metaticket_core.learner import MetaLearner
-from metaticket_core.tasks import Task
+from metaticket_core import Backbone, MetaLearner, RunConfig, Task, factory_options
 
 
 class TinyNet(Backbone):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from metaticket_core.tasks import Task
+from metaticket_core import Task
 from metaticket_methods.batched import AUTO_MAX_WEIGHTS, auto_batches, use_batched
 from metaticket_methods.maml import boil, maml
 from metaticket_methods.metaticket import metaticket, metaticket_boil, metaticket_reg

@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from metaticket_core.registry import methods
-from metaticket_core.tasks import Task
-from metaticket_core.testing import isolated_plugins, registered_plugin
+from metaticket_core import Task, methods
+from metaticket_core.app.testing import isolated_plugins, registered_plugin
 from metaticket_methods.maml import maml
 from metaticket_methods.metaticket import metaticket, metaticket_reg, metaticket_reg_naive
 

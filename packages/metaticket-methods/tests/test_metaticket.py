@@ -8,8 +8,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from metaticket_core.config import method_arguments
-from metaticket_core.errors import ConfigError
+from metaticket_core import ConfigError
+from metaticket_core.api.config import method_arguments
 from metaticket_methods.metaticket import (
     IteRand,
     metaticket,

@@ -21,7 +21,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from metaticket_core.precision import autocast
+from metaticket_core import autocast
 from metaticket_methods.maml import maml
 from metaticket_methods.metaticket import metaticket
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from metaticket_core.functional import FunctionalLearner, task_loss
+from metaticket_core import FunctionalLearner, task_loss
 from metaticket_methods.maml import anil, maml
 from metaticket_methods.metaticket import metaticket, metaticket_boil, metaticket_reg
 

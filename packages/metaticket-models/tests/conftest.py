@@ -8,9 +8,8 @@ import pytest
 import torch
 
 import metaticket_models.plugin as plugin
-from metaticket_core import Registry, models
-from metaticket_core.backbone import Backbone
-from metaticket_core.testing import isolated_plugins, registered_plugin
+from metaticket_core import Backbone, Registry, models
+from metaticket_core.app.testing import isolated_plugins, registered_plugin
 
 
 @pytest.fixture

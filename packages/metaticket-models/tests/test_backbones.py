@@ -10,7 +10,7 @@ from torch import nn
 from torch.func import functional_call
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from metaticket_core.backbone import TAGS
+from metaticket_core import TAGS
 
 # name, input shape, options: small inputs keep the forward passes fast
 CASES = [

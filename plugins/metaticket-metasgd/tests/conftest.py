@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from metaticket_core.testing import isolated_plugins, registered_plugin
+from metaticket_core.app.testing import isolated_plugins, registered_plugin
 from metaticket_metasgd import plugin
 
 

@@ -8,8 +8,7 @@ import struct
 import pytest
 import torch
 
-from metaticket_core.config import RunConfig
-from metaticket_core.errors import ConfigError, DataError
+from metaticket_core import ConfigError, DataError, RunConfig
 from metaticket_metasgd.imagefolder import load
 
 

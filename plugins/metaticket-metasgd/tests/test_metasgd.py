@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from metaticket_core.config import RunConfig
-from metaticket_core.tasks import Task
-from metaticket_core.testing import central_difference
+from metaticket_core import RunConfig, Task
+from metaticket_core.app.testing import central_difference
 from metaticket_metasgd.backbone import build_tiny_conv
 from metaticket_metasgd.metasgd import MetaTicketSGD, metasgd, metaticket_metasgd
 

@@ -8,9 +8,9 @@ from importlib import metadata
 import pytest
 
 from metaticket_core import list_datasets, list_loggers, list_methods, list_models, load_config
-from metaticket_core.runs import create_run
-from metaticket_core.testing import isolated_plugins
-from metaticket_core.trainer import Trainer, build
+from metaticket_core.app.testing import isolated_plugins
+from metaticket_core.engine.runs import create_run
+from metaticket_core.engine.trainer import Trainer, build
 
 NAMES = {"methods": ["metasgd", "metaticket+metasgd"], "models": ["tiny-conv"],
          "datasets": ["image-folder"]}  # fmt: skip

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from metaticket_core.files import atomic_path
+from metaticket_core import atomic_path
 
 FORMAT_VERSION = 1
 

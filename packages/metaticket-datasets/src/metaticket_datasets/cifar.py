@@ -27,8 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from metaticket_core.errors import DataError
-from metaticket_core.tasks import SPLITS
+from metaticket_core import SPLITS, DataError
 
 from .episodes import ImageEpisodes
 from .folders import class_folders, split_dirs, split_folder_classes

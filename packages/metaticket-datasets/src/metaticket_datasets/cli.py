@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from metaticket_core.console import console
+from metaticket_core.api.console import console
 
 DEADLINE = 6 * 3600.0  # seconds: hours at a slow line's speed for the largest archive
 
@@ -66,8 +66,8 @@ def preview_command(
 ) -> None:
     """Save a PNG grid of sample classes (one row each) of image datasets, side by side, as the
     model sees them (ink bright on dark paper for Omniglot-like data)."""
-    from metaticket_core.files import check_output
-    from metaticket_core.registry import datasets as registry
+    from metaticket_core import check_output
+    from metaticket_core import datasets as registry
 
     from .preview import save_preview
 
@@ -135,8 +135,7 @@ def data_download_command(
 
     The layout is the one mt train --data-root reads. Run it again to resume an interrupted
     download, or to unpack an archive that was verified but not unpacked."""
-    from metaticket_core.errors import DataError
-    from metaticket_core.tasks import default_cache_dir
+    from metaticket_core import DataError, default_cache_dir
 
     from .fetch import check, install
     from .sources import AFTERWARDS
@@ -168,7 +167,7 @@ def data_check_command(name: NAME, root: ROOT) -> None:
     """Report each of NAME's archives under --root as present, missing or corrupt.
 
     Exit status 1 unless all are present."""
-    from metaticket_core.errors import DataError
+    from metaticket_core import DataError
 
     from .fetch import check
 
@@ -191,7 +190,7 @@ def data_check_command(name: NAME, root: ROOT) -> None:
 
 def archives_of(name: str):
     """The archives of a downloadable dataset; for others, why not and what to do instead."""
-    from metaticket_core.errors import DataError, UnknownNameError
+    from metaticket_core import DataError, UnknownNameError
 
     from .sources import SOURCES, UNAVAILABLE
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from functools import partial
 from pathlib import Path
 
-from metaticket_core.errors import DataError
+from metaticket_core import DataError
 
 from .episodes import ImageEpisodes
 from .folders import class_folders

@@ -15,8 +15,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from metaticket_core.errors import ConfigError, DataError
-from metaticket_core.tasks import SPLITS, EpisodeShape, FewShotDataset, Split, Task
+from metaticket_core import (
+    SPLITS,
+    ConfigError,
+    DataError,
+    EpisodeShape,
+    FewShotDataset,
+    Split,
+    Task,
+)
 
 
 def split_rng(seed: int, split: Split, rank: int, worker: int) -> np.random.Generator:

@@ -49,9 +49,8 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from metaticket_core.console import err_console
-from metaticket_core.errors import DataError
-from metaticket_core.files import write_text
+from metaticket_core import DataError, write_text
+from metaticket_core.api.console import err_console
 
 from .sources import Archive
 

@@ -6,8 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from metaticket_core.errors import DataError
-from metaticket_core.tasks import SPLITS, Split
+from metaticket_core import SPLITS, DataError, Split
 
 from .imageset import ClassSource
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from metaticket_core.errors import ConfigError
+from metaticket_core import ConfigError
 
 from .cache import cache_key, cached_arrays
 from .episodes import ImageEpisodes, proportional_split

@@ -16,8 +16,7 @@ from typing import Literal
 import numpy as np
 from PIL import Image
 
-from metaticket_core.console import warn
-from metaticket_core.errors import DataError
+from metaticket_core import DataError, warn
 
 RESAMPLE = Image.Resampling.LANCZOS
 Box = tuple[int, int, int, int]  # left, upper, right, lower in pixels (PIL's crop box)

@@ -17,8 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from metaticket_core.errors import ConfigError, DataError
-from metaticket_core.tasks import SPLITS, Split
+from metaticket_core import SPLITS, ConfigError, DataError, Split
 
 from .cache import cache_key, cached_arrays
 from .episodes import ImageEpisodes

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from metaticket_core.errors import DataError
+from metaticket_core import DataError
 
 
 def read_mat(path: Path, key: str) -> Any:

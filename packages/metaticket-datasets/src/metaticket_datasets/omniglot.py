@@ -27,8 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from metaticket_core.errors import ConfigError, DataError, did_you_mean
-from metaticket_core.tasks import Split
+from metaticket_core import ConfigError, DataError, Split, did_you_mean
 
 from .cache import cache_key, cached_arrays
 from .episodes import ImageEpisodes

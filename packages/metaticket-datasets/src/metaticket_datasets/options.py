@@ -12,9 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from metaticket_core.config import check_options
-from metaticket_core.errors import DataError
-from metaticket_core.tasks import default_cache_dir
+from metaticket_core import DataError, check_options, default_cache_dir
 
 
 def dataset_factory(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

@@ -8,9 +8,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from metaticket_core.errors import DataError
-from metaticket_core.files import atomic_path
-from metaticket_core.tasks import FewShotDataset, Split
+from metaticket_core import DataError, FewShotDataset, Split, atomic_path
 
 GAP, MARGIN, TITLE = 2, 8, 14
 GUTTER = 128  # gray between images, distinct from both ink and paper

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from metaticket_core.tasks import EpisodeShape, FewShotDataset, Split, Task
+from metaticket_core import EpisodeShape, FewShotDataset, Split, Task
 
 from .episodes import check_split_name, split_rng
 from .options import dataset_factory, no_root

@@ -15,8 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from metaticket_core.errors import DataError
-from metaticket_core.tasks import SPLITS, Split
+from metaticket_core import SPLITS, DataError, Split
 
 EXPECTED = (
     "train.txt, val.txt and test.txt (one <Alphabet>/<characterNN>/rot000 per line) or "

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from metaticket_core.errors import ConfigError, DataError
+from metaticket_core import ConfigError, DataError
 
 from .cache import cache_key, cached_arrays
 from .episodes import ImageEpisodes, proportional_split

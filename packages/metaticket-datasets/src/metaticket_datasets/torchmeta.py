@@ -15,8 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from metaticket_core.errors import DataError
-from metaticket_core.tasks import SPLITS, Split
+from metaticket_core import SPLITS, DataError, Split
 
 from .imageset import ClassSource, Listing
 

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from numpy._core import multiarray, numeric
 
-from metaticket_core.errors import DataError
+from metaticket_core import DataError
 
 
 class RefusedGlobal(pickle.UnpicklingError):

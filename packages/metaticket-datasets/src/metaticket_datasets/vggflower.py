@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from metaticket_core.errors import DataError
+from metaticket_core import DataError
 
 from .episodes import ImageEpisodes
 from .images import Preprocess

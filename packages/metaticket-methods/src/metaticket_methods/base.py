@@ -20,10 +20,7 @@ from functools import partial
 
 import torch
 
-from metaticket_core.backbone import Backbone
-from metaticket_core.config import RunConfig
-from metaticket_core.functional import FunctionalLearner, Params, metric
-from metaticket_core.tasks import Task
+from metaticket_core import Backbone, FunctionalLearner, Params, RunConfig, Task, metric
 
 from .batched import batched_losses, use_batched
 from .inner import inner_loop, prepare

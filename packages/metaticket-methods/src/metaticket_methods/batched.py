@@ -21,8 +21,7 @@ from torch import nn
 from torch.func import vmap
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from metaticket_core.functional import Params, effective, task_loss
-from metaticket_core.tasks import Task
+from metaticket_core import Params, Task, effective, task_loss
 
 from .inner import mean_abs
 

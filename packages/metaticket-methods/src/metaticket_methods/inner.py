@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 from torch.autograd.function import once_differentiable
 
-from metaticket_core.functional import Params, effective
+from metaticket_core import Params, effective
 
 
 class MaskedTensors:

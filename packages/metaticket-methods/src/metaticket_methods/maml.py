@@ -6,9 +6,7 @@ head in the inner loop (feature reuse), BOIL everything but the head (rapid lear
 
 from __future__ import annotations
 
-from metaticket_core.backbone import Backbone
-from metaticket_core.config import RunConfig
-from metaticket_core.learner import OuterDefaults
+from metaticket_core import Backbone, OuterDefaults, RunConfig
 
 from .base import FusedLearner
 

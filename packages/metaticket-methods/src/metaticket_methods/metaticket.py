@@ -18,10 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from metaticket_core.backbone import Backbone
-from metaticket_core.config import RunConfig
-from metaticket_core.learner import OuterDefaults
-from metaticket_core.ticket import IteRand, Ticket
+from metaticket_core import Backbone, IteRand, OuterDefaults, RunConfig, Ticket
 
 from .base import FusedLearner
 

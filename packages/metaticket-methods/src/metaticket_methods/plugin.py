@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from metaticket_core import hookimpl
-from metaticket_core.config import factory_options
-from metaticket_core.ticket import TICKET_OPTIONS
+from metaticket_core import TICKET_OPTIONS, factory_options, hookimpl
 
 from .maml import anil, boil, maml
 from .metaticket import (

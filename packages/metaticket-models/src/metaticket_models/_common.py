@@ -17,8 +17,7 @@ from typing import Any
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from metaticket_core.backbone import Backbone
-from metaticket_core.errors import ConfigError, did_you_mean
+from metaticket_core import Backbone, ConfigError, did_you_mean
 
 BATCHNORM_MODES = ("batch", "running")
 

@@ -12,8 +12,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from metaticket_core.backbone import Backbone
-from metaticket_core.errors import ConfigError
+from metaticket_core import Backbone, ConfigError
 
 BATCHNORM_MODES = ("batch", "running")
 

@@ -21,8 +21,15 @@ import numpy as np
 import torch
 from PIL import Image
 
-from metaticket_core.errors import ConfigError, DataError
-from metaticket_core.tasks import SPLITS, EpisodeShape, FewShotDataset, Split, Task
+from metaticket_core import (
+    SPLITS,
+    ConfigError,
+    DataError,
+    EpisodeShape,
+    FewShotDataset,
+    Split,
+    Task,
+)
 
 EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"})
 LAYOUT = (

@@ -20,12 +20,16 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from metaticket_core.backbone import Backbone, attribute_key
-from metaticket_core.config import RunConfig
-from metaticket_core.functional import FunctionalLearner, Params
-from metaticket_core.learner import OuterDefaults
-from metaticket_core.tasks import Task
-from metaticket_core.ticket import Ticket
+from metaticket_core import (
+    Backbone,
+    FunctionalLearner,
+    OuterDefaults,
+    Params,
+    RunConfig,
+    Task,
+    Ticket,
+    attribute_key,
+)
 
 
 class MetaSGD(FunctionalLearner):

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from metaticket_core import hookimpl
-from metaticket_core.ticket import TICKET_OPTIONS
+from metaticket_core import TICKET_OPTIONS, hookimpl
 
 from .backbone import build_tiny_conv
 from .imagefolder import load as load_image_folder

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from metaticket_core.loggers import Logger
+from metaticket_core import Logger
 
 
 class SummaryLogger(Logger):
