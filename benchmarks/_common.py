@@ -21,7 +21,7 @@ a baseline and runs the calls; warm-up calls are part of the window, so one-time
   cuBLAS and cuDNN keep from earlier calls are then not counted again.
 
 ``--precision bf16`` runs the forward passes under the trainer's autocast
-(metaticket_core.precision); "fp32" is the default.
+(metaticket_core.api.precision); "fp32" is the default.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Adaptation runs on a dict of tensors through ``torch.func.functional_call``, so 
 the model. Methods differ only in what they hand it: the starting parameters phi_0, the masks
 (Meta-ticket) and the per-parameter inner learning rates (ANIL, BOIL: 0 freezes a parameter).
 The masked tensors take a hand-written step (``MaskedStep``) with the gradient of core's plain
-``metaticket_core.functional.inner_loop``, which the tests compare it with.
+``metaticket_core.api.functional.inner_loop``, which the tests compare it with.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Meta-ticket: meta-learn a binary mask over a fixed random network (Chijiwa et al. 2022).
 
 The ticket itself (re-drawn weights, scores, thresholds, masks, IteRand, constant init) is
-core's ``metaticket_core.ticket.Ticket``; here it rides on the fused learner, and each method
+core's ``metaticket_core.Ticket``; here it rides on the fused learner, and each method
 says which weights are masked, which are frozen in the inner loop (BOIL: the head) and which
 stay MAML-trained (regression). The masked weights of the naive sinusoid variant keep the
 backbone's own init.

@@ -1,7 +1,7 @@
 """``tiny-conv``: two conv blocks and a linear head, small enough for CPU experiments.
 
 A backbone tells the meta-learners what each parameter is through ``parameter_tags`` (core's
-``metaticket_core.backbone.TAGS``): Meta-ticket masks the "prunable" ones, BOIL-style methods
+``metaticket_core.TAGS``): Meta-ticket masks the "prunable" ones, BOIL-style methods
 find the "head", and so on.
 """
 

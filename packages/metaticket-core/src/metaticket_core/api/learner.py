@@ -1,7 +1,7 @@
 """The meta-learner interface the trainer drives.
 
 A registered method factory is called as ``factory(backbone, config, **method_options) ->
-MetaLearner`` (``metaticket_core.functional`` builds one from parts). The trainer owns the
+MetaLearner`` (``metaticket_core.api.functional`` builds one from parts). The trainer owns the
 outer optimizer, schedule, checkpoints and episodes; a learner owns what is meta-learned and
 how a task is adapted. Randomness inside a learner (IteRand draws) comes from
 torch's global generator, which the trainer seeds and checkpoints.

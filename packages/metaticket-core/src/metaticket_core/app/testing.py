@@ -2,7 +2,7 @@
 happen to be installed, and the ``mt`` CLI run in-process.
 
     from metaticket_core import hookimpl, list_models
-    from metaticket_core.testing import isolated_plugins, registered_plugin, run_cli
+    from metaticket_core.app.testing import isolated_plugins, registered_plugin, run_cli
 
     class MyPlugin:
         @hookimpl
