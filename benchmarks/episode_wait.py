@@ -1,7 +1,7 @@
 """How long a training step waits for its episodes, with and without prefetching (issue 26).
 
 The trainer draws the next step's tasks in a background thread while a step runs
-(metaticket_core/prefetch.py); without it each step samples its meta-batch first. Trains the
+(metaticket_core/engine/prefetch.py); without it each step samples its meta-batch first. Trains the
 same short run both ways, interleaved, and prints per step the milliseconds waited for episodes
 and the milliseconds of the whole step (median over the repeats of each run's mean).
 

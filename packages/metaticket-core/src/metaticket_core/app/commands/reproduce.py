@@ -146,7 +146,7 @@ def list_command(
     console.print(table)
     console.print(
         "Times: training only, 1 process, from the rates in "
-        "metaticket_core/reproduce/rates.json (mt reproduce list NAME: per setting)."
+        "metaticket_core/app/reproduce/rates.json (mt reproduce list NAME: per setting)."
     )
 
 
