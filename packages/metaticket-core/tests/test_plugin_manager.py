@@ -43,6 +43,19 @@ def test_core_plugin_is_always_there(_isolated):
     assert _isolated.describe()[0].hooks == ("register_loggers",)
 
 
+def test_core_plugin_comes_from_its_entry_point(monkeypatch):
+    from metaticket_core.engine import plugin as core_plugin
+
+    assert create_plugin_manager(load_entry_points=False).get_plugin("core") is core_plugin
+
+    def uninstalled(name):
+        raise metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(plugin_manager.metadata, "distribution", uninstalled)
+    with pytest.raises(PluginError, match="declares no 'metaticket' entry point 'core': install"):
+        create_plugin_manager(load_entry_points=False)
+
+
 def _fake_entry_points(monkeypatch, *eps):
     monkeypatch.setattr(plugin_manager.metadata, "entry_points", lambda group: list(eps))
 
