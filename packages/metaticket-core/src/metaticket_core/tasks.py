@@ -134,6 +134,12 @@ class FewShotDataset(ABC):
     ) -> Iterator[Task]:
         """Endless, deterministic stream of tasks: the same arguments give the same tasks."""
 
+    def episode(self, split: Split, *, ways: int, shots: int, queries: int, seed: int) -> Task:
+        """The task seeded by ``seed`` alone: the first of ``episodes(..., seed=seed)``. The
+        trainer draws every task so, each from a seed of its own, so that any rank or thread
+        draws any task. Override it where starting a stream costs more than drawing a task."""
+        return next(self.episodes(split, ways=ways, shots=shots, queries=queries, seed=seed))
+
     @abstractmethod
     def check(self, split: Split, *, ways: int, shots: int, queries: int) -> None:
         """Raise DataError, before any work, when the split cannot provide such tasks."""
