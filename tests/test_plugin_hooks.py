@@ -440,6 +440,11 @@ def builtins():
          "split_file, rotations, size."),
         (["model_options.widht=2"],
          "Unknown option 'widht' for model 'mlp'. Did you mean 'width'? It takes: width."),
+        (["model=resnet12", "model_options.width=2"],
+         "Unknown option 'width' for model 'resnet12'. It takes no options."),
+        (["model=wrn28-k"],
+         "Model 'wrn28-k' needs option 'k' (widening factor, an int >= 1: channels 16k-32k-64k): "
+         "set model_options.k."),
         (["method=maml", "method_options.p_init=0.5"],
          "Unknown option 'p_init' for method 'maml'. It takes no options."),
         (["method=maml", "p_init=0.5"],  # Meta-ticket's old top-level name: its alias only
@@ -447,8 +452,8 @@ def builtins():
     ],
 )  # fmt: skip
 def test_options_are_checked_before_any_data_is_read(builtins, sets, message):
-    """Built-in datasets and models too, though their factories take ``**options``: they
-    declare them when registering. No data root is given: nothing is read."""
+    """For the built-in methods, models and datasets alike; an option without a default is
+    asked for. No data root is given: nothing is read."""
     config = load_config(sets=sets)
     with pytest.raises(ConfigError) as info:
         config.check_names()
@@ -482,8 +487,18 @@ def test_a_factory_taking_any_keyword_must_declare_its_options():
 def test_list_verbose_shows_each_option_with_its_default_and_help(builtins):
     shown = run_cli("list", "methods", "metaticket+iterand", "--verbose").stdout
     assert "iterand_period (default 1000): IteRand" in " ".join(shown.split())
-    shown = run_cli("list", "models", "mlp", "--verbose").stdout
-    assert "width: width factor" in " ".join(shown.split())
+    shown = " ".join(run_cli("list", "models", "--verbose").stdout.split())
+    assert "width (default 1): width factor r of the hidden layers" in shown
+    assert "channels (default 64): channels of every conv layer" in shown
+    assert "k (required): widening factor" in shown
+
+
+def test_mt_config_fills_in_the_models_defaults(builtins):
+    """From the builders' keyword-only parameters, beside what is given."""
+    shown = run_cli("config", "--set", "model=conv4")
+    assert shown.exit_code == 0 and "model_options:\n  channels: 64\n" in shown.stdout
+    shown = run_cli("config", "--set", "model_options.width=2")
+    assert shown.exit_code == 0 and "model_options:\n  width: 2\n" in shown.stdout
 
 
 def test_batched_on_is_refused_for_a_method_that_runs_its_own_outer_loss(guide_reptile, tmp_path):
