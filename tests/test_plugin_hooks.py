@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 
 import metaticket_datasets.plugin
 import metaticket_methods.plugin
@@ -533,12 +534,34 @@ def test_list_verbose_shows_each_option_with_its_default_and_help(builtins):
     assert "k (required): widening factor" in shown
 
 
-def test_mt_config_fills_in_the_models_defaults(builtins):
-    """From the builders' keyword-only parameters, beside what is given."""
-    shown = run_cli("config", "--set", "model=conv4")
-    assert shown.exit_code == 0 and "model_options:\n  channels: 64\n" in shown.stdout
+class KeywordOnly:
+    """A dataset and a method whose options are keyword-only parameters with defaults."""
+
+    @hookimpl
+    def register_datasets(self, register):
+        def dots(root, *, cache_dir, size=8, noise=0.1):
+            """Random dots."""
+
+        register("dots", dots, options={"size": "pixels a side", "noise": "std of the noise"})
+
+    @hookimpl
+    def register_methods(self, register):
+        register("still", lambda backbone, config, *, rate=0.5: None)
+
+
+def test_mt_config_fills_in_every_factorys_defaults(builtins):
+    """From the keyword-only parameters of methods, models and datasets alike (built-in or
+    not), beside what is given."""
+    with registered_plugin(KeywordOnly(), "keywords"):
+        shown = run_cli("config", "--set", "model=conv4", "--set", "dataset=dots", "--set",
+                        "method=still", "--set", "dataset_options.size=4")  # fmt: skip
+    assert shown.exit_code == 0, shown.stderr
+    config = yaml.safe_load(shown.stdout)
+    assert config["method_options"] == {"rate": 0.5}
+    assert config["model_options"] == {"channels": 64}
+    assert config["dataset_options"] == {"size": 4, "noise": 0.1}
     shown = run_cli("config", "--set", "model_options.width=2")
-    assert shown.exit_code == 0 and "model_options:\n  width: 2\n" in shown.stdout
+    assert shown.exit_code == 0 and yaml.safe_load(shown.stdout)["model_options"] == {"width": 2}
 
 
 def test_batched_on_is_refused_for_a_method_that_runs_its_own_outer_loss(guide_reptile, tmp_path):
