@@ -52,7 +52,10 @@ class Done:
 def mt(tmp_path, cache_dir, monkeypatch, capsys):
     """Run ``mt ARGS`` in this process, in ``tmp_path``, with the plugins that ``env`` enables;
     returns its exit code and output. As the interpreter would, an exception that escapes (under
-    MT_DEBUG=1) prints its traceback and exits 1."""
+    MT_DEBUG=1) prints its traceback and exits 1. The process-wide torch settings a command may
+    change (threads, deterministic algorithms) are restored after it, so tests stay independent."""
+    import torch
+
     from metaticket_core.api.plugin_manager import set_plugin_manager
     from metaticket_core.app.cli import main
 
@@ -66,6 +69,8 @@ def mt(tmp_path, cache_dir, monkeypatch, capsys):
                 m.setenv(name, value)
             m.chdir(tmp_path)
             previous = set_plugin_manager(None)  # the plugins this environment enables
+            threads = torch.get_num_threads()
+            deterministic = torch.are_deterministic_algorithms_enabled()
             try:
                 main([str(a) for a in args])
                 code = 0
@@ -76,6 +81,8 @@ def mt(tmp_path, cache_dir, monkeypatch, capsys):
                 code = 1
             finally:
                 set_plugin_manager(previous)
+                torch.set_num_threads(threads)
+                torch.use_deterministic_algorithms(deterministic)
         out, err = capsys.readouterr()
         return Done(code, out, err)
 

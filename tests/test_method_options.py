@@ -69,3 +69,29 @@ def test_a_run_folder_from_before_method_options_shows_tests_and_resumes(mt, tmp
     config = {k: v for k, v in json.loads(path.read_text()).items() if k != "method_options"}
     path.write_text(json.dumps({**config, **LEGACY}))  # MAML ignored them, and still does
     assert mt("test", "oldmaml", "--episodes", "2").returncode == 0
+
+
+def test_a_run_saved_with_options_its_method_ignored_loads_with_one_warning(mt, tmp_path):
+    """The release that introduced method_options saved ``--set method=maml --set
+    method_options.p_init=0.5``, and MAML ignored it. Such a run still shows, tests and resumes,
+    each with one warning; the same settings given now are refused."""
+    given = ["--set", "method=maml", "--set", "method_options.p_init=0.5"]
+    one_line(
+        mt("train", *TINY, *given),
+        "Unknown option 'p_init' for method 'maml'. It takes no options.",
+    )
+    trained = mt("train", *TINY, "--set", "method=maml", "--run-id", "maml")
+    assert trained.returncode == 0, trained.stderr
+    path = tmp_path / "runs" / "maml" / "config.json"
+    config = json.loads(path.read_text())
+    path.write_text(json.dumps({**config, "method_options": {"p_init": 0.5, "iterand_rate": 1.0}}))
+    warning = (
+        "Warning: Run 'maml' was saved with method_options p_init, iterand_rate, which method "
+        "'maml' does not take (it ignored them); left out."
+    )
+    for args in (["show", "maml"], ["test", "maml", "--episodes", "4"],
+                 ["train", "--resume", "maml", "--iterations", "6"]):  # fmt: skip
+        result = mt(*args)
+        assert result.returncode == 0, result.stderr
+        assert result.stderr.count("Warning:") == 1 and warning in " ".join(result.stderr.split())
+    assert json.loads(path.read_text())["method_options"] == {}  # the resumed run wrote it anew

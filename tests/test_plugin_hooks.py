@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 
 import metaticket_datasets.plugin
 import metaticket_methods.plugin
@@ -327,6 +328,24 @@ def guide_reptile():
         yield module
 
 
+def adapted_by_hand(backbone, start, tasks, lr=0.02, steps=5):
+    """Reptile's target written out: the mean over ``tasks`` of the parameters that ``steps``
+    plain SGD steps on each support loss reach from ``start``, every tensor adapted."""
+    mean = {n: torch.zeros_like(t) for n, t in start.items()}
+    for task in tasks:
+        phi = dict(start)
+        for _ in range(steps):
+            leaves = {n: p.detach().requires_grad_() for n, p in phi.items()}
+            out = torch.func.functional_call(backbone, leaves, (task.support_x,))
+            loss = torch.nn.functional.mse_loss(out, task.support_y)
+            grads = torch.autograd.grad(loss, list(leaves.values()))
+            phi = {
+                n: (p - lr * g).detach() for (n, p), g in zip(leaves.items(), grads, strict=True)
+            }
+        mean = {n: mean[n] + phi[n] / len(tasks) for n in mean}
+    return mean
+
+
 def test_reptiles_step_is_reptile_written_out(guide_reptile, tmp_path):
     """One trainer step moves phi_0 half way (SGD at 0.5) towards the mean of the parameters
     that 5 plain SGD steps on each task's support loss reach: the method's own inner-loop
@@ -339,21 +358,10 @@ def test_reptiles_step_is_reptile_written_out(guide_reptile, tmp_path):
     tasks = trainer.tasks(1)
     metrics = trainer.step(1)
 
-    expected = dict(phi0)
-    for task in tasks:
-        phi = dict(phi0)
-        for _ in range(5):
-            leaves = {n: p.detach().requires_grad_() for n, p in phi.items()}
-            out = torch.func.functional_call(learner.backbone, leaves, (task.support_x,))
-            loss = torch.nn.functional.mse_loss(out, task.support_y)
-            grads = torch.autograd.grad(loss, list(leaves.values()))
-            phi = {
-                n: (p - 0.02 * g).detach() for (n, p), g in zip(leaves.items(), grads, strict=True)
-            }
-        expected = {n: expected[n] + 0.5 * (phi[n] - phi0[n]) / len(tasks) for n in expected}
+    mean = adapted_by_hand(learner.backbone, phi0, tasks)
     for name, param in learner.backbone.named_parameters():
         assert not torch.equal(param, phi0[name])
-        torch.testing.assert_close(param.detach(), expected[name])
+        torch.testing.assert_close(param.detach(), phi0[name] + 0.5 * (mean[name] - phi0[name]))
     assert set(metrics) == {"loss", "mse", "lr"} and metrics["loss"] > 0
 
 
@@ -379,34 +387,67 @@ def test_reptile_trains_checkpoints_and_stops_on_divergence(guide_reptile, tmp_p
         trainer.step(5)
 
 
-# the guide's ticket: any learner masked by core's Ticket -----------------------------------------
+# the guide's ticket: Reptile masked by core's Ticket --------------------------------------------
 @pytest.fixture
-def guide_ticket(guide_method, monkeypatch):
-    monkeypatch.setitem(sys.modules, "my_method", guide_method)
-    with guide_plugin("rates_ticket.py", "ratesticket") as module:
+def guide_ticket(monkeypatch):
+    """The guide's reptile+ticket, importing the guide's Reptile (itself not registered)."""
+    reptile = types.ModuleType("reptile")
+    exec(compile(copy_me("reptile.py"), "reptile.py", "exec"), vars(reptile))
+    monkeypatch.setitem(sys.modules, "reptile", reptile)
+    with guide_plugin("reptile_ticket.py", "reptileticket") as module:
         yield module
 
 
-def test_the_learned_rates_become_a_ticket(guide_ticket, tmp_path):
-    """Masked at p_init, with the scores and the rates meta-learned and phi_0 fixed."""
-    config = sinusoid("maml+lslr+ticket", inner_lr=0.01, method_options={"p_init": 0.5})
-    experiment = build(config, cache_dir=tmp_path / "cache")
+def ticket_config(**settings) -> RunConfig:
+    return sinusoid("reptile+ticket", inner_lr=0.02, method_options={"p_init": 0.5}, **settings)
+
+
+def test_the_reptile_tickets_scores_follow_reptiles_pull(guide_ticket, tmp_path):
+    """One trainer step against the guide's formula, computed by hand: with W = w * m, m =
+    1[s >= threshold] and the mean adapted weights from 5 plain SGD steps on W (pruned weights
+    included), the direction for the scores is w * (W - mean adapted), and SGD at 0.5 steps
+    against it; w and the thresholds stay fixed."""
+    experiment = build(ticket_config(), cache_dir=tmp_path / "cache")
     learner = experiment.learner
     assert list(learner.backbone.parameters()) == []  # phi_0: buffers, in the state dict
-    learned = [*learner.score_params.values(), *learner.rates.values()]
-    assert [id(p) for p in learner.meta_parameters()] == [id(p) for p in learned]
-    masks = learner.masks()
-    assert list(masks) == learner.masked and learner.masked
-    for mask in masks.values():
+    assert [id(p) for p in learner.meta_parameters()] == [
+        id(p) for p in learner.score_params.values()
+    ]
+    trainer = Trainer(experiment, create_run(experiment.config, tmp_path / "runs", "r"))
+    fixed = {n: t.clone() for n, t in learner.backbone.named_buffers()}
+    scores = {n: t.clone() for n, t in learner.scores().items()}
+    thresholds = learner.thresholds.clone()
+    tasks = trainer.tasks(1)
+    trainer.step(1)
+
+    masks = {n: (scores[n] >= thresholds[i]).float() for i, n in enumerate(learner.masked)}
+    weights = {n: w * masks[n] if n in masks else w for n, w in fixed.items()}
+    mean = adapted_by_hand(learner.backbone, weights, tasks)
+    for name, mask in masks.items():
         assert (mask == 0).sum().item() == mask.numel() // 2  # floor(p n) pruned
+        direction = fixed[name] * (weights[name] - mean[name])
+        moved = learner.scores()[name]
+        torch.testing.assert_close(moved, scores[name] - 0.5 * direction)
+        assert (moved != scores[name])[mask == 0].any()  # pruned weights are pulled too
+    assert all(torch.equal(t, fixed[n]) for n, t in learner.backbone.named_buffers())
+    assert torch.equal(learner.thresholds, thresholds)
+
+
+def test_the_reptile_ticket_trains_tests_and_resumes(guide_ticket, tmp_path):
+    config = ticket_config()
+    experiment = build(config, cache_dir=tmp_path / "cache")
+    learner = experiment.learner
+    trainer = Trainer(experiment, create_run(config, tmp_path / "runs", "r"))
     phi0 = {n: t.clone() for n, t in learner.initial_parameters().items()}
     scores = {n: t.clone() for n, t in learner.scores().items()}
-    rates = {n: r.item() for n, r in learner.inner_rates().items()}
-    assert all(r == pytest.approx(0.01) for r in rates.values())
-    Trainer(experiment, create_run(config, tmp_path / "runs", "r")).fit()
+    trainer.fit()
+    assert trainer.test().metric == "mse"
     assert all(torch.equal(t, phi0[n]) for n, t in learner.initial_parameters().items())
     assert all(not torch.equal(s, scores[n]) for n, s in learner.scores().items())
-    assert all(learner.inner_rates()[n].item() != r for n, r in rates.items())
+    restored = Trainer(build(config, cache_dir=tmp_path / "cache"), trainer.run)
+    restored.restore("last")
+    for name, tensor in restored.x.learner.state_dict().items():
+        assert torch.equal(tensor, learner.state_dict()[name]), name
 
 
 def test_every_public_member_of_functional_learner_is_in_the_reference():
@@ -444,6 +485,11 @@ def builtins():
          "split_file, rotations, size."),
         (["model_options.widht=2"],
          "Unknown option 'widht' for model 'mlp'. Did you mean 'width'? It takes: width."),
+        (["model=resnet12", "model_options.width=2"],
+         "Unknown option 'width' for model 'resnet12'. It takes no options."),
+        (["model=wrn28-k"],
+         "Model 'wrn28-k' needs option 'k' (widening factor, an int >= 1: channels 16k-32k-64k): "
+         "set model_options.k."),
         (["method=maml", "method_options.p_init=0.5"],
          "Unknown option 'p_init' for method 'maml'. It takes no options."),
         (["method=maml", "p_init=0.5"],  # Meta-ticket's old top-level name: its alias only
@@ -451,8 +497,8 @@ def builtins():
     ],
 )  # fmt: skip
 def test_options_are_checked_before_any_data_is_read(builtins, sets, message):
-    """Built-in datasets and models too, though their factories take ``**options``: they
-    declare them when registering. No data root is given: nothing is read."""
+    """For the built-in methods, models and datasets alike; an option without a default is
+    asked for. No data root is given: nothing is read."""
     config = load_config(sets=sets)
     with pytest.raises(ConfigError) as info:
         config.check_names()
@@ -486,8 +532,40 @@ def test_a_factory_taking_any_keyword_must_declare_its_options():
 def test_list_verbose_shows_each_option_with_its_default_and_help(builtins):
     shown = run_cli("list", "methods", "metaticket+iterand", "--verbose").stdout
     assert "iterand_period (default 1000): IteRand" in " ".join(shown.split())
-    shown = run_cli("list", "models", "mlp", "--verbose").stdout
-    assert "width: width factor" in " ".join(shown.split())
+    shown = " ".join(run_cli("list", "models", "--verbose").stdout.split())
+    assert "width (default 1): width factor r of the hidden layers" in shown
+    assert "channels (default 64): channels of every conv layer" in shown
+    assert "k (required): widening factor" in shown
+
+
+class KeywordOnly:
+    """A dataset and a method whose options are keyword-only parameters with defaults."""
+
+    @hookimpl
+    def register_datasets(self, register):
+        def dots(root, *, cache_dir, size=8, noise=0.1):
+            """Random dots."""
+
+        register("dots", dots, options={"size": "pixels a side", "noise": "std of the noise"})
+
+    @hookimpl
+    def register_methods(self, register):
+        register("still", lambda backbone, config, *, rate=0.5: None)
+
+
+def test_mt_config_fills_in_every_factorys_defaults(builtins):
+    """From the keyword-only parameters of methods, models and datasets alike (built-in or
+    not), beside what is given."""
+    with registered_plugin(KeywordOnly(), "keywords"):
+        shown = run_cli("config", "--set", "model=conv4", "--set", "dataset=dots", "--set",
+                        "method=still", "--set", "dataset_options.size=4")  # fmt: skip
+    assert shown.exit_code == 0, shown.stderr
+    config = yaml.safe_load(shown.stdout)
+    assert config["method_options"] == {"rate": 0.5}
+    assert config["model_options"] == {"channels": 64}
+    assert config["dataset_options"] == {"size": 4, "noise": 0.1}
+    shown = run_cli("config", "--set", "model_options.width=2")
+    assert shown.exit_code == 0 and yaml.safe_load(shown.stdout)["model_options"] == {"width": 2}
 
 
 def test_batched_on_is_refused_for_a_method_that_runs_its_own_outer_loss(guide_reptile, tmp_path):

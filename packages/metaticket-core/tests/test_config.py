@@ -188,6 +188,7 @@ class WithOptions(Registered):
         register("ticket", ticket)
         register("plain", lambda backbone, config: "plain")
         register("anything", lambda backbone, config, **options: options, options={"x": "any"})
+        register("needy", lambda backbone, config, *, rate: rate, options={"rate": "how fast"})
 
 
 def test_legacy_settings_are_method_options_from_every_source(tmp_path):
@@ -255,3 +256,20 @@ def test_legacy_options_a_method_does_not_take_are_left_out():
         assert method_arguments(plain, methods().get("plain").factory) == {}
         ticket = RunConfig(method="ticket", **legacy)
         assert method_arguments(ticket, methods().get("ticket").factory) == {"p_init": 0.0}
+
+
+def test_an_option_without_a_default_is_required_before_any_data_is_read():
+    """A keyword parameter without a default: the registry says so (``mt list --verbose``)
+    and ``check_names`` asks for it, naming the setting; an option known only to a factory
+    taking ``**kwargs`` is never required."""
+    with registered_plugin(WithOptions(), "opts"):
+        assert (
+            methods().get("needy").options["rate"].describe("rate") == "rate (required): how fast"
+        )
+        assert not methods().get("anything").options["x"].required
+        RunConfig(method="needy", method_options={"rate": 2}).check_names()
+        with pytest.raises(ConfigError) as info:
+            RunConfig(method="needy").check_names()
+        assert str(info.value) == (
+            "Method 'needy' needs option 'rate' (how fast): set method_options.rate."
+        )

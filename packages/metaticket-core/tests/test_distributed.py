@@ -89,6 +89,20 @@ def test_two_ranks_equal_one_process_a_failing_rank_stops_them_and_they_resume(
     assert iterations == [1, 2, 3, 3, 4, 5, 6, 6]  # written once, by rank 0
 
 
+def test_two_ranks_test_what_one_process_does(mt, tmp_path, capfd):
+    """Each rank draws its own test episodes (each seeded on its own); together they score
+    the episodes one process does: the untrained start, so both test the same weights."""
+    code, _, err = mt("--nproc", "2", "--run-id", "z", "--iterations", "0", "--json")
+    assert code == 0, err
+    with pytest.raises(SystemExit) as one:
+        main(["test", "z", "--json"])
+    assert not one.value.code
+    one_process = json.loads(capfd.readouterr().out)
+    two_ranks = Run(tmp_path / "runs" / "z").test_result()
+    assert two_ranks["episodes"] == 10
+    assert {k: one_process[k] for k in two_ranks} == two_ranks
+
+
 def test_a_rank_that_hangs_times_out(mt, monkeypatch):
     monkeypatch.setenv("MT_TEST_HANG", "1:2")
     monkeypatch.setenv("MT_DIST_TIMEOUT", "2")

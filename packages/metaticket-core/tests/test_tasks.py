@@ -1,7 +1,10 @@
-import pytest
+from dataclasses import replace
 
-from metaticket_core import DataError, EpisodeShape, RunConfig
-from metaticket_core.api.tasks import out_features
+import pytest
+import torch
+
+from metaticket_core import DataError, EpisodeShape, RunConfig, Task
+from metaticket_core.api.tasks import class_labels, out_features
 
 
 def test_episode_shape_rules():
@@ -17,3 +20,21 @@ def test_episode_shape_rules():
 def test_out_features_follow_the_task_type():
     assert out_features("classification", 5) == 5
     assert out_features("regression", 5) == 1
+
+
+def test_labels_of_a_shape_are_made_once_per_device():
+    """Tasks holding ``class_labels`` share one label tensor per device: moving a task copies
+    no labels (the meta device stands in for a GPU)."""
+    a = Task(torch.zeros(6, 2), class_labels(3, 2), torch.zeros(3, 2), class_labels(3, 1))
+    b = replace(a, support_x=torch.ones(6, 2))
+    on_a, on_b = a.to("meta"), b.to("meta")
+    assert on_a.support_y is on_b.support_y and on_a.query_y is on_b.query_y
+    assert on_a.support_y.device.type == "meta" and on_a.support_y.shape == (6,)
+    assert class_labels(3, 2).tolist() == [0, 0, 1, 1, 2, 2]
+
+
+def test_a_dataset_s_own_labels_move_with_each_task():
+    own = torch.tensor([0.5, -1.0])
+    task = Task(torch.zeros(2, 1), own, torch.zeros(2, 1), own)
+    assert task.to("meta").support_y is not task.to("meta").support_y
+    assert torch.equal(task.to("cpu").query_y, own)

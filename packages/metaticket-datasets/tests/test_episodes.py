@@ -99,3 +99,11 @@ def test_proportional_split_is_consecutive_and_complete():
     parts = proportional_split(200, (0.64, 0.16, 0.20))
     assert [len(parts[s]) for s in ("train", "val", "test")] == [128, 32, 40]
     assert list(parts["train"]) + list(parts["val"]) + list(parts["test"]) == list(range(200))
+
+
+def test_episodes_of_one_shape_share_their_labels_on_a_device(tasks):
+    a, b = (
+        t.to("meta")
+        for t in tasks.take(toy(), 2, split="train", ways=3, shots=1, queries=2, seed=0)
+    )
+    assert a.support_y is b.support_y and a.query_y is b.query_y

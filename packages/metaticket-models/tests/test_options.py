@@ -1,33 +1,38 @@
-"""Invalid model options, inputs and BatchNorm modes fail with one clear ConfigError."""
+"""Model options are the builders' keyword-only parameters, declared with their defaults; bad
+values, inputs and BatchNorm modes fail with one clear ConfigError. (Unknown and missing options
+are refused by core before any builder is called: tests/test_plugin_hooks.py.)"""
 
 from __future__ import annotations
 
 import pytest
 
 from metaticket_core import ConfigError
+from metaticket_core.api.registry import NO_DEFAULT
 
 
-def test_unknown_option_suggests_the_closest(build):
-    with pytest.raises(
-        ConfigError, match=r"no option 'widht' \(given 2\)\. Did you mean 'width'\?"
-    ):
-        build("mlp", 5, (1, 28, 28), widht=2)
-
-
-def test_option_on_a_model_without_options(build):
-    with pytest.raises(ConfigError, match=r"'resnet12' has no option 'width'.*Options: none"):
-        build("resnet12", 5, (3, 84, 84), width=2)
+def test_options_are_registered_with_their_defaults_and_help(registry):
+    declared = {
+        name: {n: (o.default, o.required) for n, o in entry.options.items()}
+        for name, entry in ((e.name, e) for e in registry.entries())
+    }
+    assert declared == {
+        "mlp": {"width": (1, False)},
+        "mlp5": {},
+        "conv4": {"channels": (64, False)},
+        "resnet12": {},
+        "wrn28-10": {},
+        "wrn28-k": {"k": (NO_DEFAULT, True)},
+        "sine-mlp": {},
+    }
+    assert all(o.help for e in registry.entries() for o in e.options.values())
 
 
 @pytest.mark.parametrize("value", [0, -1, 1.5, "2", True, None])
 def test_bad_option_value(build, value):
     with pytest.raises(ConfigError, match=rf"option 'width' must be an int >= 1, got {value!r}"):
         build("mlp", 5, (1, 28, 28), width=value)
-
-
-def test_required_option(build):
-    with pytest.raises(ConfigError, match=r"'wrn28-k' needs option 'k'"):
-        build("wrn28-k", 5, (3, 32, 32))
+    with pytest.raises(ConfigError, match=r"'wrn28-k': option 'k' must be an int >= 1"):
+        build("wrn28-k", 5, (3, 32, 32), k=value)
 
 
 def test_bad_batchnorm_mode(build):

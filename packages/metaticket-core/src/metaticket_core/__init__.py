@@ -66,7 +66,15 @@ EXPORTS = {
         "api.registry",
     ),
     **dict.fromkeys(
-        ("SPLITS", "EpisodeShape", "FewShotDataset", "Split", "Task", "default_cache_dir"),
+        (
+            "SPLITS",
+            "EpisodeShape",
+            "FewShotDataset",
+            "Split",
+            "Task",
+            "class_labels",
+            "default_cache_dir",
+        ),
         "api.tasks",
     ),
     **dict.fromkeys(("IteRand", "TICKET_OPTIONS", "Ticket"), "api.ticket"),

@@ -24,6 +24,7 @@ from metaticket_core import (
     Split,
     Task,
 )
+from metaticket_core.api.tasks import class_labels
 
 
 def split_rng(seed: int, split: Split, rank: int, worker: int) -> np.random.Generator:
@@ -123,8 +124,7 @@ class ImageEpisodes(FewShotDataset):
         self, rng: np.random.Generator, split: Split, ways: int, shots: int, queries: int
     ) -> Iterator[Task]:
         classes = self.splits[split]
-        support_y = torch.arange(ways).repeat_interleave(shots)
-        query_y = torch.arange(ways).repeat_interleave(queries)
+        support_y, query_y = class_labels(ways, shots), class_labels(ways, queries)
         while True:
             drawn = rng.choice(len(classes) * self.rotations, size=ways, replace=False)
             base, turns = classes[drawn // self.rotations], drawn % self.rotations

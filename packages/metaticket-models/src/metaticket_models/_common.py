@@ -1,4 +1,4 @@
-"""What every backbone shares: tags derived from layer types, BatchNorm modes, option checks.
+"""What every backbone shares: tags derived from layer types, BatchNorm modes, value checks.
 
 BatchNorm modes. ``"batch"`` (the paper's setting) normalises with the statistics of the batch
 at hand, at test time too, and keeps no buffers at all, so a functional forward over many tasks
@@ -10,8 +10,7 @@ tasks share statistics by definition, which is why it is never the default.
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 from torch import nn
@@ -102,52 +101,13 @@ def image_shape(model: str, input_shape: Any, min_size: int = 1) -> tuple[int, i
     return shape  # type: ignore[return-value]
 
 
-@dataclass(frozen=True)
-class IntOption:
-    """A model option that takes an int >= ``minimum``; ``default=None`` makes it required."""
-
-    default: int | None
-    help: str
-    minimum: int = 1
-
-    def describe(self, name: str) -> str:
-        return f"{name} ({self.bounds()}): {self.help}"
-
-    def summary(self) -> str:
-        """The help registered for ``mt list models --verbose`` (which adds the name)."""
-        return f"{self.help} ({self.bounds()})"
-
-    def bounds(self) -> str:
-        default = "required" if self.default is None else f"default {self.default}"
-        return f"int >= {self.minimum}, {default}"
-
-
-def describe_options(spec: Mapping[str, IntOption]) -> str:
-    """One line per option, for ``mt list models --verbose``."""
-    return "; ".join(option.describe(name) for name, option in spec.items()) or "none"
-
-
-def read_options(model: str, given: Mapping[str, Any], spec: Mapping[str, IntOption]) -> dict:
-    """``given`` checked against ``spec`` and completed with the defaults."""
-    allowed = describe_options(spec)
-    for name, value in given.items():
-        if name not in spec:
-            did = did_you_mean(name, spec)
-            raise ConfigError(
-                f"Model {model!r} has no option {name!r} (given {value!r}).{did} Options: {allowed}."
-            )
-    values = {}
-    for name, option in spec.items():
-        value = given.get(name, option.default)
-        if name not in given and value is None:
-            raise ConfigError(f"Model {model!r} needs option {name!r}: {option.describe(name)}.")
-        if not _is_int(value) or value < option.minimum:
-            raise ConfigError(
-                f"Model {model!r}: option {name!r} must be an int >= {option.minimum}, "
-                f"got {value!r}."
-            )
-        values[name] = value
-    return values
+def check_int_option(model: str, name: str, value: Any, minimum: int = 1) -> int:
+    """``value`` of option ``name``, which must be an int >= ``minimum``."""
+    if not _is_int(value) or value < minimum:
+        raise ConfigError(
+            f"Model {model!r}: option {name!r} must be an int >= {minimum}, got {value!r}."
+        )
+    return value
 
 
 def _is_int(value: Any) -> bool:

@@ -4,22 +4,19 @@ paper; PyTorch's default initialisation)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import torch
 from torch import nn
 
 from ._common import (
-    IntOption,
     TaggedBackbone,
     batch_norm,
     check_batchnorm,
+    check_int_option,
     check_out_features,
     image_shape,
-    read_options,
 )
 
-CONV4_OPTIONS = {"channels": IntOption(64, "channels of every conv layer")}
 BLOCKS = 4
 
 
@@ -53,10 +50,10 @@ class Conv4(TaggedBackbone):
 
 
 def build_conv4(
-    out_features: int, input_shape: Sequence[int], batchnorm: str = "batch", **options: Any
+    out_features: int, input_shape: Sequence[int], batchnorm: str = "batch", *, channels: int = 64
 ) -> Conv4:
     """4 x (conv3x3 -> BatchNorm -> ReLU -> max-pool 2) and a linear head, any image size."""
-    channels = read_options("conv4", options, CONV4_OPTIONS)["channels"]
+    channels = check_int_option("conv4", "channels", channels)
     shape = image_shape("conv4", input_shape, min_size=2**BLOCKS)
     out = check_out_features("conv4", out_features)
     return Conv4(shape, channels, out, check_batchnorm("conv4", batchnorm))

@@ -10,22 +10,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
 
 import torch
 from torch import nn
 
 from ._common import (
-    IntOption,
     TaggedBackbone,
     batch_norm,
     check_batchnorm,
     check_input_shape,
+    check_int_option,
     check_out_features,
-    read_options,
 )
 
-MLP_OPTIONS = {"width": IntOption(1, "width factor r of the hidden layers")}
 BATCHNORM_EPS = 1e-3  # the authors' LinearBlock
 
 
@@ -65,26 +62,20 @@ class MLP(TaggedBackbone):
 
 
 def build_mlp(
-    out_features: int, input_shape: Sequence[int], batchnorm: str = "batch", **options: Any
+    out_features: int, input_shape: Sequence[int], batchnorm: str = "batch", *, width: int = 1
 ) -> MLP:
     """The paper's Omniglot MLP: in -> 256r -> 128r -> 64r -> 64r -> out, BatchNorm, ReLU."""
-    r = read_options("mlp", options, MLP_OPTIONS)["width"]
+    r = check_int_option("mlp", "width", width)
     return _mlp("mlp", out_features, input_shape, batchnorm, [256 * r, 128 * r, 64 * r, 64 * r])
 
 
-def build_mlp5(
-    out_features: int, input_shape: Sequence[int], batchnorm: str = "batch", **options: Any
-) -> MLP:
+def build_mlp5(out_features: int, input_shape: Sequence[int], batchnorm: str = "batch") -> MLP:
     """The paper's CIFAR-FS / VGG-Flower 5-MLP: in -> 1024 -> 512 -> 256 -> 128 -> out."""
-    read_options("mlp5", options, {})
     return _mlp("mlp5", out_features, input_shape, batchnorm, [1024, 512, 256, 128])
 
 
-def build_sine_mlp(
-    out_features: int, input_shape: Sequence[int], batchnorm: str = "batch", **options: Any
-) -> MLP:
+def build_sine_mlp(out_features: int, input_shape: Sequence[int], batchnorm: str = "batch") -> MLP:
     """Finn et al.'s sinusoid regressor: in -> 40 -> 40 -> out, ReLU, no BatchNorm."""
-    read_options("sine-mlp", options, {})
     check_batchnorm("sine-mlp", batchnorm)  # validated for consistency, though nothing uses it
     shape = check_input_shape("sine-mlp", input_shape)
     out = check_out_features("sine-mlp", out_features)

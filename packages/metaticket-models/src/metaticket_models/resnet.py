@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from typing import Any
 
 import torch
 from torch import nn
@@ -18,7 +17,6 @@ from ._common import (
     check_batchnorm,
     check_out_features,
     image_shape,
-    read_options,
 )
 
 WIDTHS = (64, 128, 256, 512)
@@ -73,10 +71,9 @@ class ResNet12(TaggedBackbone):
 
 
 def build_resnet12(
-    out_features: int, input_shape: Sequence[int], batchnorm: str = "batch", **options: Any
+    out_features: int, input_shape: Sequence[int], batchnorm: str = "batch"
 ) -> ResNet12:
     """ResNet-12 (64-128-256-512, LeakyReLU 0.1), global average pooling, linear head."""
-    read_options("resnet12", options, {})
     channels = image_shape("resnet12", input_shape, min_size=2 ** len(WIDTHS))[0]
     out = check_out_features("resnet12", out_features)
     return ResNet12(channels, out, check_batchnorm("resnet12", batchnorm))

@@ -6,25 +6,22 @@ PyTorch's default initialisation, as in the authors' copy (its ``conv_init`` is 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 from ._common import (
-    IntOption,
     TaggedBackbone,
     batch_norm,
     check_batchnorm,
+    check_int_option,
     check_out_features,
     image_shape,
-    read_options,
 )
 
 DEPTH = 28
 BLOCKS_PER_GROUP = (DEPTH - 4) // 6
-WRN_OPTIONS = {"k": IntOption(None, "widening factor (channels 16k-32k-64k)")}
 
 
 class WideBlock(nn.Module):
@@ -67,18 +64,17 @@ class WideResNet28(TaggedBackbone):
 
 
 def build_wrn28_k(
-    out_features: int, input_shape: Sequence[int], batchnorm: str = "batch", **options: Any
+    out_features: int, input_shape: Sequence[int], batchnorm: str = "batch", *, k: int
 ) -> WideResNet28:
-    """WideResNet-28 with widening factor k (option k, required)."""
-    k = read_options("wrn28-k", options, WRN_OPTIONS)["k"]
+    """WideResNet-28 with widening factor k (option k, required: no width is standard)."""
+    k = check_int_option("wrn28-k", "k", k)
     return _wrn("wrn28-k", out_features, input_shape, batchnorm, k)
 
 
 def build_wrn28_10(
-    out_features: int, input_shape: Sequence[int], batchnorm: str = "batch", **options: Any
+    out_features: int, input_shape: Sequence[int], batchnorm: str = "batch"
 ) -> WideResNet28:
     """WideResNet-28-10 (learn2learn's WRN28, the paper's 36.5M-parameter network)."""
-    read_options("wrn28-10", options, {})
     return _wrn("wrn28-10", out_features, input_shape, batchnorm, 10)
 
 

@@ -18,7 +18,7 @@ import inspect
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -27,6 +27,9 @@ from .errors import ConfigError, MetaticketError, did_you_mean
 from .precision import Precision
 from .presets import Preset
 from .tasks import EpisodeShape
+
+if TYPE_CHECKING:
+    from .registry import Entry
 
 # Meta-ticket's settings from when they were fields of RunConfig. Still read at the top level of
 # a file, --set and a sweep's grid as method_options.<name>, refused like any option for a
@@ -184,11 +187,14 @@ class RunConfig(BaseModel):
         ``mt config`` and ``mt train`` refuse the same configs)."""
         from .registry import check_loggers, datasets, methods, models
 
-        method_arguments(self, methods().get(self.method).factory)
+        method = methods().get(self.method)
+        method_arguments(self, method.factory)
         model = models().get(self.model)
         check_options(f"model {self.model!r}", self.model_options, list(model.options))
         dataset = datasets().get(self.dataset)
         check_options(f"dataset {self.dataset!r}", self.dataset_options, list(dataset.options))
+        for kind, entry in (("method", method), ("model", model), ("dataset", dataset)):
+            check_required(kind, entry, getattr(self, f"{kind}_options"))
         check_loggers(self.loggers)
 
 
@@ -201,6 +207,20 @@ def _options_of(method: Any) -> set[str] | None:
         return set(methods().get(method).options)
     except (MetaticketError, TypeError):
         return None
+
+
+def without_unused_legacy_options(data: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """A stored run's config without the ``LEGACY_METHOD_OPTIONS`` in its ``method_options``
+    that its method does not take, and their names: the release that introduced
+    ``method_options`` saved them for any method, which ignored them; they are refused now,
+    but only in what a user gives (``load_config``), never in a run already trained."""
+    options = data.get("method_options")
+    takes = _options_of(data.get("method"))
+    if not isinstance(options, dict) or takes is None:  # reported by validate, check_names
+        return data, []
+    dropped = [n for n in options if n in LEGACY_METHOD_OPTIONS and n not in takes]
+    kept = {n: v for n, v in options.items() if n not in dropped}
+    return ({**data, "method_options": kept} if dropped else data), dropped
 
 
 # filled by the toolkit, never options: a dataset's cache folder, a backbone's BatchNorm mode
@@ -253,6 +273,18 @@ def check_options(owner: str, options: dict[str, Any], known: list[str]) -> None
             did = did_you_mean(option, known)
             takes = f"takes: {', '.join(known)}" if known else "takes no options"
             raise ConfigError(f"Unknown option {option!r} for {owner}.{did} It {takes}.")
+
+
+def check_required(kind: str, entry: Entry, given: dict[str, Any]) -> None:
+    """ConfigError for the first option without a default that ``given`` lacks: the factory of
+    ``entry`` (a ``kind``) cannot be called without it."""
+    for name, option in entry.options.items():
+        if option.required and name not in given:
+            about = f" ({option.help})" if option.help else ""
+            raise ConfigError(
+                f"{kind.capitalize()} {entry.name!r} needs option {name!r}{about}: "
+                f"set {kind}_options.{name}."
+            )
 
 
 def load_config(

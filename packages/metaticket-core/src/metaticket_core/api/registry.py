@@ -29,14 +29,19 @@ NO_DEFAULT = inspect.Parameter.empty  # an option without a default: required, o
 
 @dataclass(frozen=True)
 class Option:
-    """One option of a factory: its default (``NO_DEFAULT``: required, or known only to a
-    factory taking ``**kwargs``) and its help."""
+    """One option of a factory: its default (``NO_DEFAULT``: none, or known only to a factory
+    taking ``**kwargs``), its help, and whether a config must give it (a keyword parameter
+    without a default)."""
 
     default: Any = NO_DEFAULT
     help: str = ""
+    required: bool = False
 
     def describe(self, name: str) -> str:
-        default = "" if self.default is NO_DEFAULT else f" (default {self.default!r})"
+        if self.required:
+            default = " (required)"
+        else:
+            default = "" if self.default is NO_DEFAULT else f" (default {self.default!r})"
         return f"{name}{default}{': ' + self.help if self.help else ''}"
 
 
@@ -138,7 +143,7 @@ def _options(
     takes = takes or {}
     general = declared if isinstance(declared, str) and len(takes) == 1 else ""
     return {
-        n: Option(takes.get(n, NO_DEFAULT), helps.get(n, general))
+        n: Option(takes.get(n, NO_DEFAULT), helps.get(n, general), takes.get(n) is NO_DEFAULT)
         for n in dict.fromkeys([*takes, *helps])
     }
 

@@ -68,24 +68,50 @@ class Task:
 
     def to(self, device: torch.device | str) -> Task:
         """On ``device``, images as float; to a GPU through pinned memory, copied without
-        waiting for it."""
+        waiting for it. Labels made by ``class_labels`` become that shape's labels on the
+        device, which are made once: no task copies them."""
         device = torch.device(device)
-
-        def move(t: torch.Tensor) -> torch.Tensor:
-            if device.type == "cuda" and t.device.type == "cpu":
-                t = t.pin_memory().to(device, non_blocking=True)
-            else:
-                t = t.to(device)
-            # exactly numpy's float32 x / 255, on any device (IEEE division)
-            return t.to(torch.float32).div_(255) if t.dtype == torch.uint8 else t
-
         return replace(
             self,
-            support_x=move(self.support_x),
-            support_y=move(self.support_y),
-            query_x=move(self.query_x),
-            query_y=move(self.query_y),
+            support_x=_move(self.support_x, device),
+            support_y=_move_labels(self.support_y, device),
+            query_x=_move(self.query_x, device),
+            query_y=_move_labels(self.query_y, device),
         )
+
+
+def _move(t: torch.Tensor, device: torch.device) -> torch.Tensor:
+    if device.type == "cuda" and t.device.type == "cpu":
+        t = t.pin_memory().to(device, non_blocking=True)
+    else:
+        t = t.to(device)
+    # exactly numpy's float32 x / 255, on any device (IEEE division)
+    return t.to(torch.float32).div_(255) if t.dtype == torch.uint8 else t
+
+
+# (ways, per_class, device) -> the labels class_labels made; and the (ways, per_class) of each
+# by its id (ids stay unique: the tensors live as long as the process)
+_labels: dict[tuple[int, int, torch.device], torch.Tensor] = {}
+_label_shapes: dict[int, tuple[int, int]] = {}
+
+
+def class_labels(ways: int, per_class: int, device: torch.device | str = "cpu") -> torch.Tensor:
+    """Labels 0..ways-1, each repeated ``per_class`` times: a class-major support or query set,
+    as the built-in datasets order them. Made once per shape and device and shared by every
+    task that uses them (never modify them in place); ``Task.to`` moves them by looking up the
+    device's own, so a dataset whose tasks hold these copies no labels per task."""
+    key = (ways, per_class, torch.device(device))
+    labels = _labels.get(key)
+    if labels is None:  # two threads may both make them: setdefault keeps the first
+        made = torch.arange(ways, device=key[2]).repeat_interleave(per_class)
+        labels = _labels.setdefault(key, made)
+        _label_shapes[id(labels)] = (ways, per_class)
+    return labels
+
+
+def _move_labels(y: torch.Tensor, device: torch.device) -> torch.Tensor:
+    shape = _label_shapes.get(id(y))
+    return _move(y, device) if shape is None else class_labels(*shape, device)
 
 
 class FewShotDataset(ABC):
@@ -107,6 +133,12 @@ class FewShotDataset(ABC):
         worker: int = 0,
     ) -> Iterator[Task]:
         """Endless, deterministic stream of tasks: the same arguments give the same tasks."""
+
+    def episode(self, split: Split, *, ways: int, shots: int, queries: int, seed: int) -> Task:
+        """The task seeded by ``seed`` alone: the first of ``episodes(..., seed=seed)``. The
+        trainer draws every task so, each from a seed of its own, so that any rank or thread
+        draws any task. Override it where starting a stream costs more than drawing a task."""
+        return next(self.episodes(split, ways=ways, shots=shots, queries=queries, seed=seed))
 
     @abstractmethod
     def check(self, split: Split, *, ways: int, shots: int, queries: int) -> None:

@@ -1,16 +1,18 @@
-"""Meta-test evaluation on fixed, seeded episodes: mean and 95% confidence interval."""
+"""Meta-test evaluation on fixed episodes, each seeded on its own: mean and 95% confidence
+interval."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
 
+import numpy as np
 import torch
 
 from ..api.config import RunConfig
 from ..api.learner import MetaLearner
 from ..api.precision import autocast
-from ..api.tasks import METRICS, FewShotDataset, Split, TaskType
+from ..api.tasks import METRICS, SPLITS, FewShotDataset, Split, TaskType
 from .progress import Progress
 from .records import Metrics, on_host
 
@@ -57,6 +59,12 @@ def evaluate(
     return summarize(dataset.task_type, scores)
 
 
+def episode_seed(seed: int, split: Split, index: int) -> int:
+    """Seed of evaluation episode ``index`` of ``split``: its own, so that a rank draws its
+    episodes alone."""
+    return int(np.random.SeedSequence([seed, SPLITS.index(split), index]).generate_state(1)[0])
+
+
 def episode_scores(
     learner: MetaLearner,
     dataset: FewShotDataset,
@@ -68,20 +76,17 @@ def episode_scores(
     share: tuple[int, int] = (0, 1),
 ) -> list[dict[str, float]]:
     """Scores of the fixed episodes ``i < episodes`` with ``i % size == rank`` for ``share =
-    (rank, size)``: the ranks of a distributed run split the same episodes between them. The
-    scores stay on the device until the last episode is queued, then are read at once."""
+    (rank, size)``: the ranks of a distributed run split the same episodes between them, each
+    drawing its own. The scores stay on the device until the last episode is queued, then are
+    read at once."""
     rank, size = share
-    stream = dataset.episodes(split, **asdict(config.episode), seed=config.seed)
+    mine = range(rank, episodes, size)
     scores: list[Metrics] = []
-    task_bar = (
-        progress.task(f"{split} episodes", len(range(rank, episodes, size)), transient=True)
-        if progress
-        else None
-    )
-    for i in range(episodes):
-        task = next(stream)
-        if i % size != rank:
-            continue
+    task_bar = progress.task(f"{split} episodes", len(mine), transient=True) if progress else None
+    for i in mine:
+        task = dataset.episode(
+            split, **asdict(config.episode), seed=episode_seed(config.seed, split, i)
+        )
         with autocast(config.precision, device):
             scores.append(learner.evaluate(task.to(device)))
         if task_bar is not None:

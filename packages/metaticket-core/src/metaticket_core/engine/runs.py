@@ -21,7 +21,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ..api.config import RunConfig, validate
+from ..api.config import RunConfig, validate, without_unused_legacy_options
+from ..api.console import warn
 from ..api.errors import MetaticketError, UnknownNameError
 from ..api.files import remove_orphans, write_json, write_text
 from . import locks
@@ -65,6 +66,7 @@ class Run:
     def __init__(self, path: Path):
         self.path = path
         self.id = path.name
+        self._warned = False  # about the settings config() drops: once per Run
 
     @property
     def checkpoints(self) -> Path:
@@ -74,7 +76,16 @@ class Run:
         return self.checkpoints / f"{which}.safetensors"
 
     def config(self) -> RunConfig:
-        return validate(read_json(self.path / "config.json", dict))
+        """The config it was trained with, less the Meta-ticket options that an earlier
+        release saved for a method that ignored them (one warning)."""
+        data, dropped = without_unused_legacy_options(read_json(self.path / "config.json", dict))
+        if dropped and not self._warned:
+            self._warned = True
+            warn(
+                f"Run {self.id!r} was saved with method_options {', '.join(dropped)}, which "
+                f"method {data['method']!r} does not take (it ignored them); left out."
+            )
+        return validate(data)
 
     def status(self) -> dict[str, Any]:
         path = self.path / "status.json"

@@ -142,10 +142,8 @@ class Trainer:
         """This rank's share of the iteration's meta-batch."""
         c, first = self.config, self.world.rank * self.local_batch
         return [
-            next(
-                self.x.dataset.episodes(
-                    "train", **asdict(c.episode), seed=task_seed(c.seed, iteration, j)
-                )
+            self.x.dataset.episode(
+                "train", **asdict(c.episode), seed=task_seed(c.seed, iteration, j)
             ).to(self.x.device)
             for j in range(first, first + self.local_batch)
         ]
