@@ -23,8 +23,8 @@ from metaticket_core import (
     FewShotDataset,
     Split,
     Task,
+    class_labels,
 )
-from metaticket_core.api.tasks import class_labels
 
 
 def split_rng(seed: int, split: Split, rank: int, worker: int) -> np.random.Generator:
