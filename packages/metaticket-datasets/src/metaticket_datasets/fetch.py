@@ -53,7 +53,7 @@ from metaticket_core.console import err_console
 from metaticket_core.errors import DataError
 from metaticket_core.files import write_text
 
-from .sources import Archive
+from .spec import Archive
 
 CHUNK = 1 << 20
 MANIFESTS = ".metaticket"

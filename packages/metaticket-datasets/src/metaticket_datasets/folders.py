@@ -1,15 +1,18 @@
-"""Image folders: ``<folder>/<class>/*.jpg`` (one folder per class), optionally under
-``train/``, ``val/`` and ``test/`` folders that carry the split."""
+"""Image folders: ``<folder>/<class>/*.jpg`` (one folder per class), under ``train/``, ``val/``
+and ``test/`` folders that carry the split, or split by a class split file."""
 
 from __future__ import annotations
 
 import os
+from functools import partial
+from itertools import accumulate
 from pathlib import Path
 
 from metaticket_core.errors import DataError
 from metaticket_core.tasks import SPLITS, Split
 
-from .imageset import ClassSource
+from .pipeline import ClassSource, Layout, Listing
+from .splitfiles import read_class_split
 
 SUFFIXES = (".jpg", ".jpeg", ".png")
 SPLIT_DIRS: dict[Split, tuple[str, ...]] = {
@@ -72,3 +75,25 @@ def split_folder_classes(
         classes += found
         files += [(f"{split}/{name}", size) for name, size in listed]
     return classes, splits, files
+
+
+def split_folders_layout(folder: Path, images: Path, name: str) -> Layout | None:
+    """The classes of ``images/{train,val,test}/<class>/``, split by folder, if all exist."""
+    dirs = split_dirs(images)
+    if dirs is None:
+        return None
+    classes, splits, files = split_folder_classes(dirs)
+    return Layout(folder, files, partial(Listing, classes, splits), name, carries_split=True)
+
+
+def listed_classes_layout(
+    folder: Path, images: Path, split_file: Path, dataset: str, name: str
+) -> Layout:
+    """The class folders of ``images`` that ``split_file`` lists, in its order, split by it."""
+    entries, _ = read_class_split(split_file, dataset)
+    classes, files = class_folders(images, [n for s in SPLITS for n in entries[s]])
+    ends = list(accumulate(len(entries[s]) for s in SPLITS))
+    splits = {
+        s: list(range(end - len(entries[s]), end)) for s, end in zip(SPLITS, ends, strict=True)
+    }
+    return Layout(folder, files, partial(Listing, classes, splits), name, carries_split=True)

@@ -16,7 +16,8 @@ import torch
 from metaticket_core.tasks import EpisodeShape, FewShotDataset, Split, Task
 
 from .episodes import check_split_name, split_rng
-from .options import dataset_factory, no_root
+from .roots import no_root
+from .spec import DatasetSpec
 
 AMPLITUDE = (0.1, 5.0)
 PHASE = (0.0, np.pi)
@@ -68,8 +69,7 @@ class Sinusoid(FewShotDataset):
         }
 
 
-@dataset_factory("sinusoid")
-def load(root: Path | None, *, cache_dir: Path) -> Sinusoid:
+def load(spec: DatasetSpec, root: Path | None, *, cache_dir: Path) -> Sinusoid:
     """Sine-wave regression tasks (Finn et al. 2017)."""
-    no_root("sinusoid", root)
+    no_root(spec.name, root)
     return Sinusoid()

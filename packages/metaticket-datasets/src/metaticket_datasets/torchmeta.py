@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -18,14 +19,26 @@ import numpy as np
 from metaticket_core.errors import DataError
 from metaticket_core.tasks import SPLITS, Split
 
-from .imageset import ClassSource, Listing
+from .pipeline import ClassSource, Layout, Listing
 
 SPLIT_DATA = "{}_data.hdf5"
 LABELS = "{}_labels.json"
 
 
-def has_split_files(folder: Path) -> bool:
-    return all((folder / SPLIT_DATA.format(s)).is_file() for s in SPLITS)
+def torchmeta_layout(folder: Path) -> Layout | None:
+    """``{split}_data.hdf5`` + ``{split}_labels.json`` in ``folder``, if there."""
+    if not all((folder / SPLIT_DATA.format(s)).is_file() for s in SPLITS):
+        return None
+    listing = partial(split_file_classes, folder)
+    return Layout(folder, files_of(folder), listing, "torchmeta", carries_split=True)
+
+
+def cifar_layout(folder: Path, benchmark: str) -> Layout | None:
+    """CIFAR-100's ``data.hdf5`` with ``<benchmark>/``'s class lists in ``folder``, if there."""
+    if not (folder / "data.hdf5").is_file() or not (folder / benchmark).is_dir():
+        return None
+    listing = partial(cifar_classes, folder, benchmark)
+    return Layout(folder, files_of(folder), listing, "torchmeta", carries_split=True)
 
 
 def split_file_classes(folder: Path) -> Listing:
