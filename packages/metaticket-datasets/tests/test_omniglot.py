@@ -68,22 +68,11 @@ def test_layout_variants(omniglot_root, tmp_path, build):
 
 
 def test_deterministic(omniglot_root, tmp_path, build, tasks):
-    a = tasks.take(
-        build("omniglot", omniglot_root, tmp_path),
-        split="train",
-        ways=3,
-        shots=1,
-        queries=2,
-        seed=7,
-    )
-    b = tasks.take(
-        build("omniglot", omniglot_root, tmp_path),
-        split="train",
-        ways=3,
-        shots=1,
-        queries=2,
-        seed=7,
-    )
+    a, b = (
+        tasks.take(build("omniglot", omniglot_root, tmp_path), split="train", ways=3, shots=1,
+                   queries=2, seed=7)
+        for _ in range(2)
+    )  # fmt: skip
     assert tasks.same(a, b)
 
 

@@ -82,8 +82,7 @@ def _find(bench: Benchmark, root: Path, split_file: Path | None) -> Layout | Non
 
 
 def _metaoptnet(pickles: dict) -> Listing:
-    classes: list[ClassSource] = []
-    splits = {}
+    parts = {}
     for split, path in pickles.items():
         record = read_pickle(path)
         images = np.asarray(field(record, "data", path))
@@ -93,12 +92,9 @@ def _metaoptnet(pickles: dict) -> Listing:
                 f"{path}: expected data uint8 (n, 32, 32, 3) and n labels, got data "
                 f"{images.dtype} {images.shape} and {len(labels)} labels."
             )
-        found = np.unique(labels)
-        splits[split] = list(range(len(classes), len(classes) + len(found)))
-        for label in found:
-            rows = np.flatnonzero(labels == label)
-            classes.append(ClassSource(str(label), len(rows), images[rows]))
-    return Listing(classes, splits)
+        rows = [(label, np.flatnonzero(labels == label)) for label in np.unique(labels)]
+        parts[split] = [ClassSource(str(label), len(r), images[r]) for label, r in rows]
+    return Listing.by_split(parts)
 
 
 def _cifar100(folder: Path) -> Listing:

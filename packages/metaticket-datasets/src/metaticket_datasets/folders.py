@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 from functools import partial
-from itertools import accumulate
 from pathlib import Path
 
 from metaticket_core.errors import DataError
@@ -60,30 +59,19 @@ def split_dirs(folder: Path) -> dict[Split, Path] | None:
     return found
 
 
-def split_folder_classes(
-    dirs: dict[Split, Path],
-) -> tuple[list[ClassSource], dict[Split, list[int]], list[tuple[str, int]]]:
-    """Classes of ``train/<class>/``, ``val/<class>/``, ``test/<class>/``, split by folder."""
-    classes: list[ClassSource] = []
-    splits: dict[Split, list[int]] = {}
-    files: list[tuple[str, int]] = []
-    for split in SPLITS:
-        found, listed = class_folders(dirs[split])
-        if not found:
-            raise DataError(f"No class folders in {dirs[split]}: expected <class>/*.jpg there.")
-        splits[split] = list(range(len(classes), len(classes) + len(found)))
-        classes += found
-        files += [(f"{split}/{name}", size) for name, size in listed]
-    return classes, splits, files
-
-
 def split_folders_layout(folder: Path, images: Path, name: str) -> Layout | None:
     """The classes of ``images/{train,val,test}/<class>/``, split by folder, if all exist."""
     dirs = split_dirs(images)
     if dirs is None:
         return None
-    classes, splits, files = split_folder_classes(dirs)
-    return Layout(folder, files, partial(Listing, classes, splits), name, carries_split=True)
+    parts: dict[Split, list[ClassSource]] = {}
+    files: list[tuple[str, int]] = []
+    for split in SPLITS:
+        parts[split], listed = class_folders(dirs[split])
+        if not parts[split]:
+            raise DataError(f"No class folders in {dirs[split]}: expected <class>/*.jpg there.")
+        files += [(f"{split}/{name}", size) for name, size in listed]
+    return Layout(folder, files, partial(Listing.by_split, parts), name, carries_split=True)
 
 
 def listed_classes_layout(
@@ -91,9 +79,9 @@ def listed_classes_layout(
 ) -> Layout:
     """The class folders of ``images`` that ``split_file`` lists, in its order, split by it."""
     entries, _ = read_class_split(split_file, dataset)
-    classes, files = class_folders(images, [n for s in SPLITS for n in entries[s]])
-    ends = list(accumulate(len(entries[s]) for s in SPLITS))
-    splits = {
-        s: list(range(end - len(entries[s]), end)) for s, end in zip(SPLITS, ends, strict=True)
-    }
-    return Layout(folder, files, partial(Listing, classes, splits), name, carries_split=True)
+    parts: dict[Split, list[ClassSource]] = {}
+    files: list[tuple[str, int]] = []
+    for split in SPLITS:
+        parts[split], listed = class_folders(images, entries[split])
+        files += listed
+    return Layout(folder, files, partial(Listing.by_split, parts), name, carries_split=True)

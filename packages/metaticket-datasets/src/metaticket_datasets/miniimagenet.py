@@ -60,8 +60,7 @@ def _pickles(folder: Path) -> dict | None:
 
 
 def _from_pickles(pickles: dict) -> Listing:
-    classes: list[ClassSource] = []
-    splits = {}
+    parts = {}
     for split, path in pickles.items():
         record = read_pickle(path)
         images = field(record, "image_data", path)
@@ -72,10 +71,9 @@ def _from_pickles(pickles: dict) -> Listing:
             or not isinstance(class_dict, dict)
         ):
             raise DataError(f"{path}: expected image_data (n, 84, 84, 3) and a class_dict.")
-        splits[split] = list(range(len(classes), len(classes) + len(class_dict)))
-        for wnid, rows in class_dict.items():
-            classes.append(ClassSource(str(wnid), len(rows), images[np.asarray(rows)]))
-    return Listing(classes, splits)
+        parts[split] = [ClassSource(str(wnid), len(rows), images[np.asarray(rows)])
+                        for wnid, rows in class_dict.items()]  # fmt: skip
+    return Listing.by_split(parts)
 
 
 def _ravi(folder: Path, split_file: Path | None) -> Layout:

@@ -63,7 +63,7 @@ def load(
         )
     if not isinstance(rotations, bool):
         raise ConfigError(f"omniglot: rotations must be true or false, got {rotations!r}.")
-    decoded = READER.decode(spec, root, cache_dir=cache_dir, size=size)
+    decoded = READER.decode(spec, READER.locate(spec, root), cache_dir=cache_dir, size=size)
     folder, names = decoded.layout.folder, decoded.names
     standard = folder / OMNIGLOT_SPLIT
     if split_file is None and split == "vinyals" and standard.is_dir():

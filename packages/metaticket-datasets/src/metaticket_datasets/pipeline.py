@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from itertools import accumulate
 from pathlib import Path
 from typing import Any, Literal
 
@@ -46,6 +47,15 @@ class ClassSource:
 class Listing:
     classes: list[ClassSource]
     splits: dict[Split, list[int]] | None = None  # None: the data carries no split
+
+    @classmethod
+    def by_split(cls, parts: dict[Split, list[ClassSource]]) -> Listing:
+        """The classes of each split back to back, carrying that split."""
+        ends = list(accumulate(len(parts[s]) for s in SPLITS))
+        return cls(
+            [c for s in SPLITS for c in parts[s]],
+            {s: list(range(end - len(parts[s]), end)) for s, end in zip(SPLITS, ends, strict=True)},
+        )
 
 
 @dataclass
@@ -127,27 +137,16 @@ class ImageReader:
         size: int,
         split_file: str | Path | None = None,
     ) -> ImageEpisodes:
-        decoded = self.decode(spec, root, cache_dir=cache_dir, size=size, split_file=split_file,
-                              carried_or_none=split_file is None and self.rule is None)  # fmt: skip
+        layout = self.locate(spec, root, split_file)
+        if split_file is None and self.rule is None and not layout.carries_split:
+            raise missing_split(spec.name, layout.folder, spec.split_files)  # before decoding
+        decoded = self.decode(spec, layout, cache_dir=cache_dir, size=size)
         return decoded.episodes(spec, *self.choose_split(spec, decoded, split_file))
 
-    def decode(
-        self,
-        spec: DatasetSpec,
-        root: Path | None,
-        *,
-        cache_dir: Path,
-        size: int,
-        split_file: str | Path | None = None,
-        carried_or_none: bool = False,
-    ) -> Decoded:
-        """The classes of the layout under ``root``, from the cache or decoded into it. With
-        ``carried_or_none`` (no split file, no rule), a layout that carries no split fails here,
-        before decoding."""
-        if not isinstance(size, int) or isinstance(size, bool) or size < 1:
-            raise ConfigError(f"{spec.name}: size must be a positive integer, got {size!r}.")
-        shorter = round(self.crop * size) if self.crop else None
-        preprocess = Preprocess(size, self.mode, shorter=shorter, ink=self.ink)
+    def locate(
+        self, spec: DatasetSpec, root: Path | None, split_file: str | Path | None = None
+    ) -> Layout:
+        """The layout under ``root``, which must exist."""
         root = require_root(spec.name, root, spec.expected)
         layout = self.find(root, Path(split_file).expanduser() if split_file else None)
         if layout is None:
@@ -155,8 +154,14 @@ class ImageReader:
                 f"{root} holds no {spec.name} data: expected {spec.expected} there. Pass "
                 f"--data-root pointing at {spec.data_root}."
             )
-        if carried_or_none and not layout.carries_split:
-            raise missing_split(spec.name, layout.folder, spec.split_files)
+        return layout
+
+    def decode(self, spec: DatasetSpec, layout: Layout, *, cache_dir: Path, size: int) -> Decoded:
+        """The layout's classes, from the cache or decoded into it."""
+        if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+            raise ConfigError(f"{spec.name}: size must be a positive integer, got {size!r}.")
+        shorter = round(self.crop * size) if self.crop else None
+        preprocess = Preprocess(size, self.mode, shorter=shorter, ink=self.ink)
         key = cache_key(dataset=spec.name, source=layout.folder.resolve(), files=layout.files,
                         preprocess=preprocess.describe())  # fmt: skip
         build = functools.partial(_decode, spec.name, layout, preprocess)

@@ -52,8 +52,7 @@ def _find(root: Path, split_file: Path | None) -> Layout | None:
 def _from_pickles(pickles: dict) -> Listing:
     """Classes from the label pickles; each split's image pickle (gigabytes of PNG bytes) is read
     when its first class is decoded and dropped after its last."""
-    classes: list[ClassSource] = []
-    splits = {}
+    parts = {}
     for split, (images_path, labels_path) in pickles.items():
         labels = read_pickle(labels_path)
         specific = labels_field(labels, "label_specific", labels_path)
@@ -63,12 +62,12 @@ def _from_pickles(pickles: dict) -> Listing:
             else [str(i) for i in range(int(specific.max()) + 1)]
         )
         images = functools.cache(partial(_images, images_path, len(specific)))
-        splits[split] = list(range(len(classes), len(classes) + len(names)))
+        parts[split] = []
         for label, name in enumerate(names):
             rows = np.flatnonzero(specific == label)
             last = label == len(names) - 1
-            classes.append(ClassSource(name, len(rows), _rows(images, rows, last)))
-    return Listing(classes, splits)
+            parts[split].append(ClassSource(name, len(rows), _rows(images, rows, last)))
+    return Listing.by_split(parts)
 
 
 def _images(path: Path, expected: int) -> list:

@@ -43,24 +43,21 @@ def cifar_layout(folder: Path, benchmark: str) -> Layout | None:
 
 def split_file_classes(folder: Path) -> Listing:
     """Classes of ``{split}_data.hdf5`` + ``{split}_labels.json``, split by file."""
-    classes: list[ClassSource] = []
-    splits: dict[Split, list[int]] = {}
+    parts: dict[Split, list[ClassSource]] = {}
     for split in SPLITS:
         data = folder / SPLIT_DATA.format(split)
         names = _labels(folder / LABELS.format(split))
         keys = [f"datasets/{name}" for name in names]
         counts = _counts(data, keys)
-        splits[split] = list(range(len(classes), len(classes) + len(names)))
-        for name, key, count in zip(names, keys, counts, strict=True):
-            classes.append(ClassSource(name, count, _rows(data, key)))
-    return Listing(classes, splits)
+        parts[split] = [ClassSource(name, count, _rows(data, key))
+                        for name, key, count in zip(names, keys, counts, strict=True)]  # fmt: skip
+    return Listing.by_split(parts)
 
 
 def cifar_classes(folder: Path, benchmark: str) -> Listing:
     """Classes of CIFAR-100's ``data.hdf5``, split by ``<benchmark>/{split}_labels.json``."""
     data = folder / "data.hdf5"
-    classes: list[ClassSource] = []
-    splits: dict[Split, list[int]] = {}
+    parts: dict[Split, list[ClassSource]] = {}
     for split in SPLITS:
         pairs = _labels(folder / benchmark / LABELS.format(split))
         if not all(isinstance(p, list) and len(p) == 2 for p in pairs):
@@ -69,10 +66,9 @@ def cifar_classes(folder: Path, benchmark: str) -> Listing:
             )
         keys = [f"{coarse}/{fine}" for coarse, fine in pairs]
         counts = _counts(data, keys)
-        splits[split] = list(range(len(classes), len(classes) + len(pairs)))
-        for key, count in zip(keys, counts, strict=True):
-            classes.append(ClassSource(key, count, _rows(data, key)))
-    return Listing(classes, splits)
+        parts[split] = [ClassSource(key, count, _rows(data, key))
+                        for key, count in zip(keys, counts, strict=True)]  # fmt: skip
+    return Listing.by_split(parts)
 
 
 def files_of(folder: Path) -> list[tuple[str, int]]:
