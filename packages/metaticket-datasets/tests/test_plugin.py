@@ -1,11 +1,17 @@
 """Registration through the real plugin, and the ``mt list`` / ``mt preview`` commands."""
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from PIL import Image
 
 from metaticket_core.cli import main
 from metaticket_core.errors import ConfigError
 from metaticket_core.registry import list_datasets
+from metaticket_datasets.specs import SPECS
 
 NAMES = [
     "aircraft", "cars", "cifar-fs", "cub", "fc100", "glyphs", "miniimagenet", "omniglot",
@@ -81,3 +87,37 @@ def test_mt_preview_replaces_only_a_regular_file_and_only_with_force(capsys, tmp
     code, _, err = run(capsys, "preview", "glyphs", "-o", str(link), "--force")
     assert code == 1 and "is a symbolic link" in err
     assert link.is_symlink() and kept.read_text() == "someone's file"
+
+
+# the docs' dataset tables are the specs ---------------------------------------------------------
+DOCS = Path(__file__).resolve().parents[3] / "docs"
+
+
+def table(doc: str, header: str) -> dict[str, str]:
+    """The rows, by dataset name, of the table in ``docs/<doc>`` headed ``header``."""
+    blocks = (DOCS / doc).read_text(encoding="utf-8").split("\n\n")
+    (block,) = [b for b in blocks if b.startswith(header + "\n")]
+    return {row.split("`")[1]: row for row in block.splitlines()[2:]}
+
+
+def test_the_docs_tables_are_the_specs():
+    rows = table("DATASETS.md", "| name | description | `--data-root` | classes train / val / test | options (defaults) |")  # fmt: skip
+    assert list(rows) == list(SPECS)
+    for spec in SPECS.values():
+        options = ", ".join(f"`{n}={json.dumps(o.default)}`" for n, o in spec.options.items())
+        assert rows[spec.name] == (f"| `{spec.name}` | {spec.summary} | {spec.data_root} | "
+                                   f"{spec.classes} | {options or 'none'} |")  # fmt: skip
+    rows = table("FORMATS.md", "| name | size | classes train / val / test | split without `split_file` |")  # fmt: skip
+    assert "aircraft" in rows
+    for name, row in rows.items():
+        spec = SPECS[name]
+        assert row == f"| `{name}` | {spec.size}x{spec.size} | {spec.classes} | {spec.split} |"
+
+
+def test_specs_need_neither_numpy_nor_torch():
+    """mt lists and checks datasets without importing what their loaders need."""
+    code = "import sys, metaticket_datasets.specs; import json; print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))"
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert not {"numpy", "PIL", "torch", "metaticket_core"} & set(json.loads(loaded.stdout))

@@ -118,7 +118,8 @@ class DatasetSpec:
             self.factory(),
             description=self.summary,
             formats=list(self.layouts),
-            split=f"{self.split} ({self.classes})",
+            classes=self.classes,
+            split=self.split,
             **({"split_files": self.split_files} if self.split_files else {}),
             options={name: option.help for name, option in self.options.items()},
         )

@@ -124,7 +124,7 @@ CIFAR_FS = DatasetSpec(
         "splits/bertinetto/ (learn2learn)",
         "cifar-100-python/{train,test,meta} + split_file (CIFAR-100 python pickles)",
     ),
-    data_root="the folder that contains one of them",
+    data_root="the folder that contains cifar100/, the pickles, cifarfs/ or cifar-100-python/",
     classes="64 / 16 / 20",
     split="Bertinetto et al.'s, as torchmeta, MetaOptNet and learn2learn folders carry it; "
     "cifar-100-python carries none",
@@ -144,7 +144,7 @@ FC100 = DatasetSpec(
         "FC100_{train,val,test}.pickle (MetaOptNet, learn2learn)",
         "cifar-100-python/{train,test,meta} + split_file (CIFAR-100 python pickles)",
     ),
-    data_root="the folder that contains one of them",
+    data_root="the folder that contains cifar100/, the pickles or cifar-100-python/",
     classes="60 / 20 / 20 (12 / 4 / 4 superclasses)",
     split="Oreshkin et al.'s by superclass, as torchmeta and MetaOptNet folders carry it; "
     "cifar-100-python carries none",
@@ -164,7 +164,7 @@ MINIIMAGENET = DatasetSpec(
         "{train,val,test}/<wnid>/*.jpg (image folders)",
         "images/*.jpg + train.csv/val.csv/test.csv (Ravi & Larochelle)",
     ),
-    data_root="the folder that contains them",
+    data_root="the folder that contains the pickles, the HDF5 files, the split folders or images/",
     classes="64 / 16 / 20",
     split="Ravi & Larochelle's, as the files carry it; images/ without the CSVs beside it needs "
     "them as split_file",
@@ -183,7 +183,7 @@ TIEREDIMAGENET = DatasetSpec(
         "{train,val,test}_data.hdf5 + {split}_labels.json (torchmeta)",
         "ImageNet <wnid>/*.JPEG folders + train.csv/val.csv/test.csv (class,category)",
     ),
-    data_root="the folder that contains them",
+    data_root="the folder that contains the pickles, the HDF5 files or the ImageNet class folders",
     classes="351 / 97 / 160",
     split="Ren et al.'s by category, as the files carry it; ImageNet folders need the CSVs "
     "beside them or as split_file",
