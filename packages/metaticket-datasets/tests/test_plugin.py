@@ -1,16 +1,19 @@
 """Registration through the real plugin, and the ``mt list`` / ``mt preview`` commands."""
 
 import json
+import re
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from metaticket_core.cli import main
-from metaticket_core.errors import ConfigError
-from metaticket_core.registry import list_datasets
+from metaticket_core.errors import ConfigError, DataError
+from metaticket_core.registry import datasets, list_datasets
+from metaticket_core.testing import registered_plugin
 from metaticket_datasets.specs import SPECS
 
 NAMES = [
@@ -121,3 +124,36 @@ def test_specs_need_neither_numpy_nor_torch():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert not {"numpy", "PIL", "torch", "metaticket_core"} & set(json.loads(loaded.stdout))
+
+
+# the guide's image dataset, a spec and a reader -------------------------------------------------
+def copy_me(name: str) -> str:
+    guide = (DOCS / "PLUGINS.md").read_text(encoding="utf-8")
+    match = re.search(rf"<!-- copy-me: {re.escape(name)} -->\n```python\n(.*?)```", guide, re.S)
+    assert match, f"docs/PLUGINS.md lost its copy-me block {name}"
+    return match.group(1)
+
+
+def test_the_guides_image_dataset_works_as_written(monkeypatch, tmp_path, natural):
+    package = types.ModuleType("my_plugin")
+    package.__path__ = []
+    monkeypatch.setitem(sys.modules, "my_plugin", package)
+    for name, block in (
+        ("birds", "my_plugin/birds.py"),
+        ("plugin", "my_plugin/plugin.py (datasets)"),
+    ):
+        module = types.ModuleType(f"my_plugin.{name}")
+        exec(compile(copy_me(block), block, "exec"), vars(module))
+        monkeypatch.setitem(sys.modules, module.__name__, module)
+    species = ["finch", "robin", "wren", "owl"]
+    for k, name in enumerate(species):
+        for i in range(3):
+            natural.save(tmp_path / "birds" / name / f"{i}.jpg", k, 50)
+    split = natural.write_json(tmp_path / "split.json", {"train": species[:2], "val": ["wren"],
+                                                         "test": ["owl"]})  # fmt: skip
+    with registered_plugin(sys.modules["my_plugin.plugin"], "myplugin"):
+        factory = datasets().get("my-birds").factory
+        with pytest.raises(DataError, match=r"my-birds: .* carries no class split.*a json"):
+            factory(tmp_path / "birds", cache_dir=tmp_path / "cache")
+        ds = factory(tmp_path / "birds", cache_dir=tmp_path / "cache", split_file=split, size=16)
+    natural.check(ds, (2, 1, 1), (3, 16, 16), {n: natural.red(k) for k, n in enumerate(species)})
