@@ -33,7 +33,7 @@ NO_SPLIT = "carries no few-shot split: add --set dataset_options.split_file=PATH
 IMAGENET = "built from ImageNet images, whose terms require an ImageNet account"
 
 
-def images(size: int) -> dict[str, Option]:
+def image_options(size: int) -> dict[str, Option]:
     """The options of an image dataset read through the pipeline."""
     return {
         "split_file": Option(
@@ -131,7 +131,7 @@ CIFAR_FS = DatasetSpec(
     split_files="r2d2's train.txt / val.txt / test.txt (one CIFAR-100 class per line) or "
     "torchmeta's train.json ... ([[coarse, fine], ...])",
     loader="metaticket_datasets.cifar:load_cifar_fs",
-    options=images(32),
+    options=image_options(32),
     archives=CIFAR100,
     afterwards=f"CIFAR-100 {NO_SPLIT} (r2d2's train.txt/val.txt/test.txt or torchmeta's "
     "cifar-fs json)",
@@ -151,7 +151,7 @@ FC100 = DatasetSpec(
     split_files="torchmeta's fc100 train.json / val.json / test.json (superclass names per "
     'split) or one json {"train": {superclass: [class, ...]}, "val": ..., "test": ...}',
     loader="metaticket_datasets.cifar:load_fc100",
-    options=images(32),
+    options=image_options(32),
     archives=CIFAR100,
     afterwards=f"CIFAR-100 {NO_SPLIT} (torchmeta's fc100 json)",
 )
@@ -170,7 +170,7 @@ MINIIMAGENET = DatasetSpec(
     "them as split_file",
     split_files="Ravi's train.csv / val.csv / test.csv (filename,label per image, with a header)",
     loader="metaticket_datasets.miniimagenet:load",
-    options=images(84),
+    options=image_options(84),
     unavailable=f"{IMAGENET}; copies circulate on Google Drive and Kaggle with no stable address "
     "or published checksum. Get learn2learn's mini-imagenet-cache-*.pkl or torchmeta's HDF5 "
     "files, or Ravi & Larochelle's CSVs with the ImageNet images (docs/FORMATS.md)",
@@ -190,7 +190,7 @@ TIEREDIMAGENET = DatasetSpec(
     split_files="tieredImageNet's train.csv / val.csv / test.csv (<class wnid>,<category wnid> "
     "per line)",
     loader="metaticket_datasets.tieredimagenet:load",
-    options=images(84),
+    options=image_options(84),
     unavailable=f"{IMAGENET}, as miniimagenet; get learn2learn's *_images_png.pkl or "
     "torchmeta's HDF5 files, or ImageNet's train/ with the class CSVs (docs/FORMATS.md)",
 )
@@ -207,7 +207,7 @@ CUB = DatasetSpec(
     split_files="torchmeta's train.json / val.json / test.json (class folder names) or "
     'Meta-Dataset\'s json {"train": [...], "valid": [...], "test": [...]}',
     loader="metaticket_datasets.cub:load",
-    options=images(84),
+    options=image_options(84),
     archives=(
         Archive(
             # CaltechDATA's record of the archive torchmeta fetched from www.vision.caltech.edu
@@ -228,7 +228,7 @@ CARS = DatasetSpec(
     split_files='a json {"train": [1, 3, ...], "val": [...], "test": [...]} of 1-based class '
     "ids or names",
     loader="metaticket_datasets.cars:load",
-    options=images(84),
+    options=image_options(84),
     unavailable="the original host (ai.stanford.edu/~jkrause/cars) no longer serves the archive "
     "and torchvision dropped its download; a copy is on Kaggle, see "
     "https://github.com/pytorch/vision/issues/7545 (layout: docs/FORMATS.md)",
@@ -245,7 +245,7 @@ AIRCRAFT = DatasetSpec(
     split_files='Meta-Dataset\'s aircraft json {"train": [variant, ...], "valid": [...], '
     '"test": [...]}',
     loader="metaticket_datasets.aircraft:load",
-    options=images(32),
+    options=image_options(32),
     archives=(
         Archive(
             "https://www.robots.ox.ac.uk/~vgg/data/fgvc-aircraft/archives/fgvc-aircraft-2013b.tar.gz",
@@ -266,7 +266,7 @@ VGG_FLOWER = DatasetSpec(
     split_files='Meta-Dataset\'s vgg_flower json {"train": ["090.canna lily", ...], "valid": '
     '[...], "test": [...]} (NNN = label)',
     loader="metaticket_datasets.vggflower:load",
-    options=images(32),
+    options=image_options(32),
     archives=(
         Archive(
             FLOWERS_URL + "102flowers.tgz",
