@@ -1,5 +1,6 @@
 """Registration through the real plugin, and the ``mt list`` / ``mt preview`` commands."""
 
+import inspect
 import json
 import re
 import subprocess
@@ -35,6 +36,18 @@ def test_registered_with_details(registry):
         entry = registry.get(name)
         assert entry.plugin == "datasets" and entry.description
         assert entry.info["formats"] and entry.info["split"]
+
+
+def test_factories_take_their_options_by_keyword_with_the_specs_defaults(registry):
+    for name, spec in SPECS.items():
+        parameters = inspect.signature(registry.get(name).factory).parameters
+        options = {n: p.default for n, p in parameters.items() if p.kind is p.KEYWORD_ONLY}
+        assert options == {"cache_dir": None, **{n: o.default for n, o in spec.options.items()}}
+        assert {n: o.default for n, o in registry.get(name).options.items()} == {
+            n: o.default for n, o in spec.options.items()
+        }
+    assert registry.get("aircraft").options["size"].default == 32
+    assert "32x32" in registry.get("aircraft").description
 
 
 def test_describe(tmp_path, build, omniglot_root):

@@ -65,7 +65,7 @@ class Layout:
     when a dataset reads several, and whether its listing carries the class split."""
 
     folder: Path
-    files: Any
+    files: list[tuple[str, int]]
     listing: Callable[[], Listing]
     name: str = ""
     carries_split: bool = False
@@ -139,7 +139,7 @@ class ImageReader:
     ) -> ImageEpisodes:
         layout = self.locate(spec, root, split_file)
         if split_file is None and self.rule is None and not layout.carries_split:
-            raise missing_split(spec.name, layout.folder, spec.split_files)  # before decoding
+            raise missing_split(spec.name, layout.folder, spec.split_files)  # fail before decoding
         decoded = self.decode(spec, layout, cache_dir=cache_dir, size=size)
         return decoded.episodes(spec, *self.choose_split(spec, decoded, split_file))
 
@@ -182,7 +182,8 @@ class ImageReader:
             return splits, f"from {where}"
         if decoded.splits is not None:
             return decoded.splits, f"as {decoded.layout.name} carries it"
-        assert self.rule is not None  # decode() required a split file otherwise
+        if self.rule is None:
+            raise missing_split(spec.name, decoded.layout.folder, spec.split_files)
         return self.rule(len(decoded.names)), spec.split
 
 
