@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from metaticket_datasets import glyphs, omniglot, tinyimagenet
+from metaticket_datasets.specs import SPECS
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -53,9 +53,9 @@ def nearest_centroid(dataset, episodes: int = 500) -> float:
 def main() -> None:
     data = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_DATA
     sources = {
-        "omniglot": (omniglot.load, data / "omniglot"),
-        "tiny-imagenet": (tinyimagenet.load, data / "tiny-imagenet-32"),
-        "glyphs": (glyphs.load, None),
+        "omniglot": (SPECS["omniglot"].factory(), data / "omniglot"),
+        "tiny-imagenet": (SPECS["tiny-imagenet"].factory(), data / "tiny-imagenet-32"),
+        "glyphs": (SPECS["glyphs"].factory(), None),
     }
     rows = []
     with tempfile.TemporaryDirectory() as cache:

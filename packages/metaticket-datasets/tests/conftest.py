@@ -96,10 +96,10 @@ def make_tiny_imagenet():
 @pytest.fixture(scope="session")
 def glyph_cache(tmp_path_factory):
     """The default glyphs (1200 classes), generated once per test session."""
-    from metaticket_datasets import glyphs
+    from metaticket_datasets.specs import GLYPHS
 
     cache = tmp_path_factory.mktemp("glyph-cache")
-    glyphs.load(None, cache_dir=cache)
+    GLYPHS.factory()(None, cache_dir=cache)
     return cache
 
 
@@ -191,7 +191,7 @@ def assert_cached(monkeypatch, build):
     def fail(*args, **kwargs):
         raise AssertionError("decoded again instead of reading the cache")
 
-    monkeypatch.setattr("metaticket_datasets.imageset.decode_into", fail)
+    monkeypatch.setattr("metaticket_datasets.pipeline.decode_into", fail)
     monkeypatch.setattr("metaticket_datasets.unpickle._Restricted.load", fail)
     return build()
 

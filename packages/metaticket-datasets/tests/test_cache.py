@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from metaticket_datasets import cache, omniglot
+from metaticket_datasets import cache, pipeline
 
 
 def test_second_load_does_not_decode(omniglot_root, tmp_path, monkeypatch, build):
@@ -12,7 +12,7 @@ def test_second_load_does_not_decode(omniglot_root, tmp_path, monkeypatch, build
     def no_decoding(*args, **kwargs):
         raise AssertionError("decoded again instead of reading the cache")
 
-    monkeypatch.setattr(omniglot, "decode_ink", no_decoding)
+    monkeypatch.setattr(pipeline, "decode_into", no_decoding)
     second = build("omniglot", omniglot_root, tmp_path / "cache")
     assert np.array_equal(first.images, second.images)
     assert [p.name for p in (tmp_path / "cache").iterdir()] == [

@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 
 from metaticket_core.app.testing import run_cli
-from metaticket_datasets import fetch, sources
-from metaticket_datasets.sources import Archive
+from metaticket_datasets import fetch, specs
+from metaticket_datasets.spec import Archive
 
 
 class Server(ThreadingHTTPServer):
@@ -121,7 +121,11 @@ def serve(server, monkeypatch):
             archives.append(
                 Archive(server.url(name), digest, "this test", provides[name], folder=folder)
             )
-        monkeypatch.setitem(sources.SOURCES, dataset, tuple(archives))
+        monkeypatch.setitem(
+            specs.SPECS,
+            dataset,
+            dataclasses.replace(specs.SPECS[dataset], archives=tuple(archives)),
+        )
 
     return serve
 
@@ -419,14 +423,13 @@ def test_the_table_has_a_cited_md5_for_every_archive_and_readers_for_every_name(
     documented = (Path(__file__).parents[3] / "docs" / "DATASETS.md").read_text()
     listed = run_cli("data", "list")
     assert listed.exit_code == 0
-    for name, archives in sources.SOURCES.items():
-        assert name in registry and name not in sources.UNAVAILABLE
-        for archive in archives:
+    for spec in specs.SPECS.values():
+        assert spec.name in registry and not (spec.archives and spec.unavailable)
+        for archive in spec.archives:
             assert re.fullmatch(r"[0-9a-f]{32}", archive.md5) and archive.checksum_from
             assert archive.url.startswith(("https://", "http://")) and archive.provides
             assert archive.md5 in listed.stdout
             assert f"| {archive.url} | `{archive.md5}` |" in documented
-    assert set(sources.UNAVAILABLE) <= set(registry)
 
 
 # faults that are not the archive's: keep it, say why --------------------------------------------
@@ -460,7 +463,7 @@ def test_an_unpacking_stopped_by_the_machine_keeps_the_verified_archive(
 
 def test_one_process_per_archive_and_the_cache_is_keyed_by_checksum(serve, server, dirs, tmp_path):
     serve("omniglot", {"b.zip": b"one archive"}, provides={"b.zip": ("x",)})
-    archive = sources.SOURCES["omniglot"][0]
+    archive = specs.SPECS["omniglot"].archives[0]
     (dirs[1] / "downloads").mkdir(parents=True)
     lock = dirs[1] / "downloads" / f"{archive.md5}-b.zip.lock"
     with open(lock, "w") as held:
@@ -538,15 +541,18 @@ def test_a_damaged_manifest_and_a_killed_unpacking_are_no_dead_end(serve, dirs, 
 
 
 def test_check_of_a_folder_mt_did_not_unpack_counts_and_decodes(dirs, omniglot_root, monkeypatch):
-    archives = sources.SOURCES["omniglot"]
+    omniglot = specs.SPECS["omniglot"]
     counted = {"images_background": (5, 20), "images_evaluation": (5, 20)}  # the fixture's
     monkeypatch.setitem(
-        sources.SOURCES,
+        specs.SPECS,
         "omniglot",
-        tuple(  # the image sets alone: the fixture has no split files
-            dataclasses.replace(a, images=counted[a.provides[0]])
-            for a in archives
-            if a.provides[0] in counted
+        dataclasses.replace(
+            omniglot,
+            archives=tuple(  # the image sets alone: the fixture has no split files
+                dataclasses.replace(a, images=counted[a.provides[0]])
+                for a in omniglot.archives
+                if a.provides[0] in counted
+            ),
         ),
     )
     root = (omniglot_root, dirs[1])

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from metaticket_core import SPLITS, DataError
-from metaticket_datasets.sources import OMNIGLOT_SPLIT, SOURCES
+from metaticket_datasets.specs import OMNIGLOT, OMNIGLOT_SPLIT
 from metaticket_datasets.splitfiles import assign, read_class_split
 
 COUNTS = [
@@ -34,16 +34,16 @@ def test_standard_split_files(shared, path, counts):
 
 
 def test_published_rules_match_the_files(shared):
-    from metaticket_datasets.imageset import parity_split
+    from metaticket_datasets.pipeline import parity_split
 
     cub, _ = read_class_split(shared("splits", "cub"), "cub")
     folders = sorted(n for s in SPLITS for n in cub[s])
-    rule = parity_split(folders)
+    rule = parity_split(len(folders))
     assert all([folders[i] for i in rule[s]] == sorted(cub[s]) for s in SPLITS)
     cars, _ = read_class_split(
         shared("splits", "cars", "DERIVED_crossdomainfewshot_cars_split.json"), "cars"
     )
-    rule = parity_split(list(range(196)))
+    rule = parity_split(196)
     assert all([str(i + 1) for i in rule[s]] == cars[s] for s in SPLITS)
     fine = json.loads(shared("splits", "fc100", "DERIVED_fc100_fine_classes.json").read_text())
     coarse, _ = read_class_split(shared("splits", "fc100"), "fc100")
@@ -79,7 +79,7 @@ def test_malformed_split_files(tmp_path):
 def test_downloaded_omniglot_split_files_are_torchmeta_s(shared):
     """The MD5 that mt data download checks is that of the files copied unchanged from
     torchmeta: a changed checksum or address would fail here, not on a user's machine."""
-    files = [a for a in SOURCES["omniglot"] if a.folder == OMNIGLOT_SPLIT]
+    files = [a for a in OMNIGLOT.archives if a.folder == OMNIGLOT_SPLIT]
     assert sorted(a.filename for a in files) == ["test.json", "train.json", "val.json"]
     for archive in files:
         body = shared("splits", "omniglot", "torchmeta", archive.filename).read_bytes()

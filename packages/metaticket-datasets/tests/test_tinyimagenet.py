@@ -40,7 +40,7 @@ def test_nested_folder(make_tiny_imagenet, tmp_path, build):
 def test_bad_roots(tiny_imagenet_root, tmp_path, build):
     with pytest.raises(DataError, match="'tiny-imagenet' reads files: --data-root is required"):
         build("tiny-imagenet", None, tmp_path)
-    with pytest.raises(DataError, match=r"is not a Tiny-ImageNet folder: expected wnids.txt and "
+    with pytest.raises(DataError, match=r"holds no tiny-imagenet data: expected wnids.txt \+ "
                        r"train/<wnid>/images/\*\.JPEG .*folder that contains wnids.txt"):  # fmt: skip
         build("tiny-imagenet", tiny_imagenet_root / "train", tmp_path)
     missing = tiny_imagenet_root / "train" / "n00000003"

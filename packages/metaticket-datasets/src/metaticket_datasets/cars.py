@@ -1,13 +1,9 @@
-"""``cars``: Stanford Cars for cross-domain few-shot learning (Tseng et al. 2020), RGB 84x84.
+"""``cars``' layout reader: Stanford Cars for cross-domain few-shot learning (Tseng et al. 2020).
 
-Layout: ``cars_train/<00001>.jpg`` with the devkit's ``devkit/cars_train_annos.mat`` (class and
-bounding box per image) and ``devkit/cars_meta.mat`` (class names); only the 8,144 ``cars_train``
-images are read, as in CrossDomainFewShot. Each image is cropped to its bounding box (1-based,
-inclusive, as MATLAB writes it), converted to RGB and resized to ``size`` x ``size`` with LANCZOS.
-
-Split (196 classes, 98 / 49 / 49): the published parity rule on the 1-based class id c,
-i = c - 1: i % 2 == 0 train, i % 4 == 1 val, i % 4 == 3 test. ``split_file`` takes a json
-``{"train": [class ids or names], "val": ..., "test": ...}``.
+``cars_train/<00001>.jpg`` with the devkit's ``devkit/cars_train_annos.mat`` (class and bounding
+box per image) and ``devkit/cars_meta.mat`` (class names); only the 8,144 ``cars_train`` images
+are read, as in CrossDomainFewShot. Each image is cropped to its bounding box (1-based,
+inclusive, as MATLAB writes it). The parity rule splits the 1-based class ids c, i = c - 1.
 """
 
 from __future__ import annotations
@@ -17,53 +13,19 @@ from pathlib import Path
 
 from metaticket_core import DataError
 
-from .episodes import ImageEpisodes
-from .images import Preprocess
-from .imageset import (
-    ClassSource,
-    Listing,
-    check_size,
-    choose_split,
-    decode_classes,
-    image_episodes,
-    parity_split,
-)  # fmt: skip
 from .matfiles import read_mat
-from .options import dataset_factory, require_root
-
-EXPECTED = "cars_train/*.jpg and devkit/cars_train_annos.mat, devkit/cars_meta.mat"
-FORMATS = 'a json {"train": [1, 3, ...], "val": [...], "test": [...]} of 1-based class ids'
-RULE = "parity rule on class ids, i = class - 1: i%2==0 train, i%4==1 val, i%4==3 test"
+from .pipeline import ClassSource, ImageReader, Layout, Listing, parity_split
 
 
-@dataset_factory("cars")
-def load(
-    root: Path | None, *, cache_dir: Path, split_file: str | Path | None = None, size: int = 84
-) -> ImageEpisodes:
-    """Stanford Cars: 196 car models, images cropped to their boxes, RGB 84x84."""
-    preprocess = Preprocess(check_size("cars", size))
-    folder = _find(require_root("cars", root, EXPECTED))
-    annos, meta = folder / "devkit" / "cars_train_annos.mat", folder / "devkit" / "cars_meta.mat"
-    images = sorted((e.name, e.stat().st_size) for e in (folder / "cars_train").iterdir())
-    files = [(a.name, a.stat().st_size) for a in (annos, meta)] + images
-    decoded = decode_classes("cars", partial(_listing, folder, annos, meta), preprocess=preprocess,
-                             source=folder, files=files, cache_dir=cache_dir)  # fmt: skip
-    splits, rule = choose_split(
-        "cars", decoded, split_file=split_file, keys=_keys, carried="", formats=FORMATS,
-        source=folder, rule=(RULE, parity_split),
-    )  # fmt: skip
-    return image_episodes("cars", decoded, splits, preprocess=preprocess,
-                          facts={"source": str(folder), "split": rule})  # fmt: skip
-
-
-def _find(root: Path) -> Path:
+def _find(root: Path, split_file: Path | None) -> Layout | None:
     for folder in (root, root / "stanford_cars", root / "stanford-cars"):
         if (folder / "cars_train").is_dir() and (folder / "devkit").is_dir():
-            return folder
-    raise DataError(
-        f"{root} is not a Stanford Cars folder: expected {EXPECTED} there. Pass --data-root "
-        "pointing at the folder that contains cars_train/ and devkit/."
-    )
+            annos = folder / "devkit" / "cars_train_annos.mat"
+            meta = folder / "devkit" / "cars_meta.mat"
+            images = sorted((e.name, e.stat().st_size) for e in (folder / "cars_train").iterdir())
+            files = [(a.name, a.stat().st_size) for a in (annos, meta)] + images
+            return Layout(folder, files, partial(_listing, folder, annos, meta))
+    return None
 
 
 def _listing(folder: Path, annos: Path, meta: Path) -> Listing:
@@ -87,3 +49,6 @@ def _listing(folder: Path, annos: Path, meta: Path) -> Listing:
 def _keys(names: list[str]) -> dict[str, list[int]]:
     """A class by its 1-based id or its name."""
     return {**{str(i + 1): [i] for i in range(len(names))}, **{n: [i] for i, n in enumerate(names)}}
+
+
+load = ImageReader(_find, keys=_keys, rule=parity_split)

@@ -29,136 +29,59 @@ import numpy as np
 
 from metaticket_core import SPLITS, DataError
 
-from .episodes import ImageEpisodes
-from .folders import class_folders, split_dirs, split_folder_classes
-from .images import Preprocess
-from .imageset import (
-    ClassSource,
-    Listing,
-    check_size,
-    choose_split,
-    decode_classes,
-    image_episodes,
-)  # fmt: skip
-from .options import dataset_factory, require_root
-from .splitfiles import missing_split, read_class_split
-from .torchmeta import cifar_classes, files_of
+from .folders import listed_classes_layout, split_folders_layout
+from .pipeline import ClassSource, ImageReader, Layout, Listing
+from .torchmeta import cifar_layout
 from .unpickle import field, labels_field, read_pickle
 
 
 @dataclass(frozen=True)
 class Benchmark:
-    name: str
+    """Where the layouts keep one benchmark's files."""
+
     torchmeta: str  # subfolder of torchmeta's cifar100/
     prefix: str  # MetaOptNet pickle names
     folders: tuple[str, ...]  # where those pickles may sit
-    formats: str  # split files accepted
-
-    @property
-    def expected(self) -> str:
-        return (f"cifar100/data.hdf5 (torchmeta), {self.prefix}_train.pickle ..., "
-                "cifarfs/ (learn2learn) or cifar-100-python/")  # fmt: skip
+    learn2learn: bool = False  # learn2learn's cifarfs/ folder holds it
 
 
-CIFAR_FS = Benchmark(
-    "cifar-fs", "cifar-fs", "CIFAR_FS", ("CIFAR-FS", "cifar-fs", "CIFAR_FS"),
-    "r2d2's train.txt / val.txt / test.txt (one CIFAR-100 class per line) or torchmeta's "
-    "train.json ... ([[coarse, fine], ...])",
-)  # fmt: skip
-FC100 = Benchmark(
-    "fc100", "fc100", "FC100", ("FC100", "fc100"),
-    "torchmeta's fc100 train.json / val.json / test.json (superclass names per split) or one "
-    'json {"train": {superclass: [class, ...]}, "val": ..., "test": ...}',
-)  # fmt: skip
+CIFAR_FS = Benchmark("cifar-fs", "CIFAR_FS", ("CIFAR-FS", "cifar-fs", "CIFAR_FS"), True)
+FC100 = Benchmark("fc100", "FC100", ("FC100", "fc100"))
 
 
-@dataset_factory("cifar-fs")
-def load_cifar_fs(
-    root: Path | None, *, cache_dir: Path, split_file: str | Path | None = None, size: int = 32
-) -> ImageEpisodes:
-    """CIFAR-FS: the 100 CIFAR-100 classes split 64 / 16 / 20."""
-    return _load(CIFAR_FS, root, cache_dir, split_file, size)
-
-
-@dataset_factory("fc100")
-def load_fc100(
-    root: Path | None, *, cache_dir: Path, split_file: str | Path | None = None, size: int = 32
-) -> ImageEpisodes:
-    """FC100: CIFAR-100 split by superclass, 60 / 20 / 20 classes."""
-    return _load(FC100, root, cache_dir, split_file, size)
-
-
-def _load(
-    bench: Benchmark, root: Path | None, cache_dir: Path, split_file, size: int
-) -> ImageEpisodes:
-    preprocess = Preprocess(check_size(bench.name, size))
-    root = require_root(bench.name, root, bench.expected)
-    folder, layout, listing, files = _find(bench, root)
-    if layout == "cifar-100-python" and split_file is None:  # fail before decoding
-        raise missing_split(bench.name, folder, bench.formats)
-    decoded = decode_classes(bench.name, listing, preprocess=preprocess, source=folder,
-                             files=files, cache_dir=cache_dir)  # fmt: skip
-    splits, rule = choose_split(
-        bench.name, decoded, split_file=split_file, keys=_keys, carried=f"as {layout} carries it",
-        formats=bench.formats, source=folder,
-    )  # fmt: skip
-    return image_episodes(bench.name, decoded, splits, preprocess=preprocess,
-                          facts={"source": f"{folder} ({layout})", "split": rule})  # fmt: skip
-
-
-def _find(bench: Benchmark, root: Path):
-    """(folder, layout name, listing, files for the cache key) of the first layout found."""
+def _find(bench: Benchmark, root: Path, split_file: Path | None) -> Layout | None:
+    """The first layout found, in the module docstring's order."""
     for folder in (root, root / "cifar100"):
-        if (folder / "data.hdf5").is_file() and (folder / bench.torchmeta).is_dir():
-            return (
-                folder,
-                "torchmeta",
-                partial(cifar_classes, folder, bench.torchmeta),
-                files_of(folder),
-            )
+        found = cifar_layout(folder, bench.torchmeta)
+        if found:
+            return found
     for folder in (root, *(root / f for f in bench.folders)):
         pickles = {s: folder / f"{bench.prefix}_{s}.pickle" for s in SPLITS}
         if all(p.is_file() for p in pickles.values()):
             files = [(p.name, p.stat().st_size) for p in pickles.values()]
-            return folder, "MetaOptNet pickles", partial(_metaoptnet, pickles), files
-    if bench is CIFAR_FS:
-        for folder in (root, root / "cifarfs"):
-            dirs = split_dirs(folder / "processed")
-            if dirs:
-                return folder, "learn2learn cifarfs/processed", *_split_folders(dirs)
-            data, bertinetto = (
-                folder / "cifar100" / "data",
-                folder / "cifar100" / "splits" / "bertinetto",
+            return Layout(folder, files, partial(_metaoptnet, pickles), "MetaOptNet pickles",
+                          carries_split=True)  # fmt: skip
+    for folder in (root, root / "cifarfs") if bench.learn2learn else ():
+        found = split_folders_layout(folder, folder / "processed", "learn2learn cifarfs/processed")
+        if found:
+            return found
+        data, bertinetto = (
+            folder / "cifar100" / "data",
+            folder / "cifar100" / "splits" / "bertinetto",
+        )
+        if data.is_dir() and bertinetto.is_dir():
+            return listed_classes_layout(
+                folder, data, bertinetto, "cifar-fs", "learn2learn cifarfs"
             )
-            if data.is_dir() and bertinetto.is_dir():
-                return folder, "learn2learn cifarfs", *_bertinetto(data, bertinetto)
     for folder in (root, root / "cifar-100-python"):
         if all((folder / f).is_file() for f in ("train", "test", "meta")):
             files = [(f, (folder / f).stat().st_size) for f in ("train", "test", "meta")]
-            return folder, "cifar-100-python", partial(_cifar100, folder), files
-    raise DataError(
-        f"{root} holds no {bench.name} data: expected {bench.expected} there. Pass --data-root "
-        "pointing at the folder that contains one of them."
-    )
-
-
-def _split_folders(dirs):
-    classes, splits, files = split_folder_classes(dirs)
-    return partial(Listing, classes, splits), files
-
-
-def _bertinetto(data: Path, split_folder: Path):
-    entries, _ = read_class_split(split_folder, "cifar-fs")
-    names = [n for s in SPLITS for n in entries[s]]
-    classes, files = class_folders(data, names)
-    sizes = np.cumsum([0, *(len(entries[s]) for s in SPLITS)])
-    splits = {s: list(range(sizes[i], sizes[i + 1])) for i, s in enumerate(SPLITS)}
-    return partial(Listing, classes, splits), files
+            return Layout(folder, files, partial(_cifar100, folder), "cifar-100-python")
+    return None
 
 
 def _metaoptnet(pickles: dict) -> Listing:
-    classes: list[ClassSource] = []
-    splits = {}
+    parts = {}
     for split, path in pickles.items():
         record = read_pickle(path)
         images = np.asarray(field(record, "data", path))
@@ -168,12 +91,9 @@ def _metaoptnet(pickles: dict) -> Listing:
                 f"{path}: expected data uint8 (n, 32, 32, 3) and n labels, got data "
                 f"{images.dtype} {images.shape} and {len(labels)} labels."
             )
-        found = np.unique(labels)
-        splits[split] = list(range(len(classes), len(classes) + len(found)))
-        for label in found:
-            rows = np.flatnonzero(labels == label)
-            classes.append(ClassSource(str(label), len(rows), images[rows]))
-    return Listing(classes, splits)
+        rows = [(label, np.flatnonzero(labels == label)) for label in np.unique(labels)]
+        parts[split] = [ClassSource(str(label), len(r), images[r]) for label, r in rows]
+    return Listing.by_split(parts)
 
 
 def _cifar100(folder: Path) -> Listing:
@@ -216,3 +136,7 @@ def _keys(names: list[str]) -> dict[str, list[int]]:
             keys.setdefault(fine, []).append(i)
             keys.setdefault(coarse, []).append(i)
     return keys
+
+
+load_cifar_fs = ImageReader(partial(_find, CIFAR_FS), keys=_keys)
+load_fc100 = ImageReader(partial(_find, FC100), keys=_keys)

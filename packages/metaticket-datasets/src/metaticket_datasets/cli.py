@@ -90,22 +90,23 @@ def data_list_command() -> None:
     """The datasets mt can download, their archives and checksum sources, and those it cannot."""
     from rich.table import Table
 
-    from .sources import SOURCES, UNAVAILABLE
+    from .specs import SPECS
 
     table = Table(title="downloadable", title_justify="left")
     table.add_column("name", style="bold cyan", no_wrap=True)
     table.add_column("archive", no_wrap=True)
     table.add_column("MD5", no_wrap=True)
     table.add_column("checksum from")
-    for name, archives in SOURCES.items():
-        for archive in archives:
-            table.add_row(name, archive.filename, archive.md5, archive.checksum_from)
+    for spec in SPECS.values():
+        for archive in spec.archives:
+            table.add_row(spec.name, archive.filename, archive.md5, archive.checksum_from)
     console.print(table)
     table = Table(title="not downloadable", title_justify="left")
     table.add_column("name", style="bold cyan")
     table.add_column("why, and how to get it")
-    for name, reason in UNAVAILABLE.items():
-        table.add_row(name, reason)
+    for spec in SPECS.values():
+        if spec.unavailable:
+            table.add_row(spec.name, spec.unavailable)
     console.print(table)
 
 
@@ -138,11 +139,11 @@ def data_download_command(
     from metaticket_core import DataError, default_cache_dir
 
     from .fetch import check, install
-    from .sources import AFTERWARDS
 
     root = root.expanduser()
     downloads = (cache_dir or default_cache_dir()) / "downloads"
-    for archive in archives_of(name):
+    spec = downloadable(name)
+    for archive in spec.archives:
         status = check(archive, root)
         if status.state == "present":
             console.print(
@@ -158,8 +159,8 @@ def data_download_command(
         install(archive, root, downloads, deadline)
     ready = f"{name} is ready: mt train --dataset {name} --data-root {root}"
     console.print(ready, highlight=False, soft_wrap=True)
-    if name in AFTERWARDS:
-        console.print(f"Note: {AFTERWARDS[name]}.", highlight=False, soft_wrap=True)
+    if spec.afterwards:
+        console.print(f"Note: {spec.afterwards}.", highlight=False, soft_wrap=True)
 
 
 @data_app.command("check")
@@ -172,7 +173,7 @@ def data_check_command(name: NAME, root: ROOT) -> None:
     from .fetch import check
 
     root = root.expanduser()
-    statuses = [check(archive, root) for archive in archives_of(name)]
+    statuses = [check(archive, root) for archive in downloadable(name).archives]
     for s in statuses:
         color = {"present": "green", "missing": "yellow", "corrupt": "red"}[s.state]
         console.print(
@@ -188,14 +189,17 @@ def data_check_command(name: NAME, root: ROOT) -> None:
         )
 
 
-def archives_of(name: str):
-    """The archives of a downloadable dataset; for others, why not and what to do instead."""
+def downloadable(name: str):
+    """The spec of a downloadable dataset; for others, why not and what to do instead."""
     from metaticket_core import DataError, UnknownNameError
 
-    from .sources import SOURCES, UNAVAILABLE
+    from .specs import SPECS
 
-    if name in UNAVAILABLE:
-        raise DataError(f"{name} cannot be downloaded: {UNAVAILABLE[name]}.")
-    if name not in SOURCES:
-        raise UnknownNameError("downloadable dataset", name, SOURCES)
-    return SOURCES[name]
+    spec = SPECS.get(name)
+    if spec is not None and spec.unavailable:
+        raise DataError(f"{name} cannot be downloaded: {spec.unavailable}.")
+    if spec is None or not spec.archives:
+        raise UnknownNameError(
+            "downloadable dataset", name, [n for n, s in SPECS.items() if s.archives]
+        )
+    return spec

@@ -9,6 +9,7 @@ device they are copied to.
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -49,7 +50,32 @@ def proportional_split(n: int, fractions: tuple[float, float, float]) -> dict[Sp
     }
 
 
-class ImageEpisodes(FewShotDataset):
+class SeededEpisodes(FewShotDataset):
+    """A dataset whose episode stream draws from one Generator, seeded by (seed, split, rank,
+    worker)."""
+
+    def episodes(
+        self,
+        split: Split,
+        *,
+        ways: int,
+        shots: int,
+        queries: int,
+        seed: int,
+        rank: int = 0,
+        worker: int = 0,
+    ) -> Iterator[Task]:
+        self.check(split, ways=ways, shots=shots, queries=queries)
+        return self._stream(split_rng(seed, split, rank, worker), split, ways, shots, queries)
+
+    @abstractmethod
+    def _stream(
+        self, rng: np.random.Generator, split: Split, ways: int, shots: int, queries: int
+    ) -> Iterator[Task]:
+        """The endless tasks of ``split``, drawn from ``rng`` alone."""
+
+
+class ImageEpisodes(SeededEpisodes):
     """N-way K-shot episodes from image classes stored back to back in one uint8 array.
 
     ``images`` is (n, C, H, W) with class c's images at ``offsets[c]:offsets[c + 1]``; ``splits``
@@ -105,20 +131,6 @@ class ImageEpisodes(FewShotDataset):
                 f"({smallest}); shots + queries = {shots} + {queries} = {shots + queries} "
                 "exceeds that."
             )
-
-    def episodes(
-        self,
-        split: Split,
-        *,
-        ways: int,
-        shots: int,
-        queries: int,
-        seed: int,
-        rank: int = 0,
-        worker: int = 0,
-    ) -> Iterator[Task]:
-        self.check(split, ways=ways, shots=shots, queries=queries)
-        return self._stream(split_rng(seed, split, rank, worker), split, ways, shots, queries)
 
     def _stream(
         self, rng: np.random.Generator, split: Split, ways: int, shots: int, queries: int

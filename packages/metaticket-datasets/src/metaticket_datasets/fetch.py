@@ -52,7 +52,7 @@ from rich.progress import (
 from metaticket_core import DataError, write_text
 from metaticket_core.api.console import err_console
 
-from .sources import Archive
+from .spec import Archive
 
 CHUNK = 1 << 20
 MANIFESTS = ".metaticket"

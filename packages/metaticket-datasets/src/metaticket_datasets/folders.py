@@ -1,14 +1,16 @@
-"""Image folders: ``<folder>/<class>/*.jpg`` (one folder per class), optionally under
-``train/``, ``val/`` and ``test/`` folders that carry the split."""
+"""Image folders: ``<folder>/<class>/*.jpg`` (one folder per class), under ``train/``, ``val/``
+and ``test/`` folders that carry the split, or split by a class split file."""
 
 from __future__ import annotations
 
 import os
+from functools import partial
 from pathlib import Path
 
 from metaticket_core import SPLITS, DataError, Split
 
-from .imageset import ClassSource
+from .pipeline import ClassSource, Layout, Listing
+from .splitfiles import read_class_split
 
 SUFFIXES = (".jpg", ".jpeg", ".png")
 SPLIT_DIRS: dict[Split, tuple[str, ...]] = {
@@ -56,18 +58,29 @@ def split_dirs(folder: Path) -> dict[Split, Path] | None:
     return found
 
 
-def split_folder_classes(
-    dirs: dict[Split, Path],
-) -> tuple[list[ClassSource], dict[Split, list[int]], list[tuple[str, int]]]:
-    """Classes of ``train/<class>/``, ``val/<class>/``, ``test/<class>/``, split by folder."""
-    classes: list[ClassSource] = []
-    splits: dict[Split, list[int]] = {}
+def split_folders_layout(folder: Path, images: Path, name: str) -> Layout | None:
+    """The classes of ``images/{train,val,test}/<class>/``, split by folder, if all exist."""
+    dirs = split_dirs(images)
+    if dirs is None:
+        return None
+    parts: dict[Split, list[ClassSource]] = {}
     files: list[tuple[str, int]] = []
     for split in SPLITS:
-        found, listed = class_folders(dirs[split])
-        if not found:
+        parts[split], listed = class_folders(dirs[split])
+        if not parts[split]:
             raise DataError(f"No class folders in {dirs[split]}: expected <class>/*.jpg there.")
-        splits[split] = list(range(len(classes), len(classes) + len(found)))
-        classes += found
         files += [(f"{split}/{name}", size) for name, size in listed]
-    return classes, splits, files
+    return Layout(folder, files, partial(Listing.by_split, parts), name, carries_split=True)
+
+
+def listed_classes_layout(
+    folder: Path, images: Path, split_file: Path, dataset: str, name: str
+) -> Layout:
+    """The class folders of ``images`` that ``split_file`` lists, in its order, split by it."""
+    entries, _ = read_class_split(split_file, dataset)
+    parts: dict[Split, list[ClassSource]] = {}
+    files: list[tuple[str, int]] = []
+    for split in SPLITS:
+        parts[split], listed = class_folders(images, entries[split])
+        files += listed
+    return Layout(folder, files, partial(Listing.by_split, parts), name, carries_split=True)

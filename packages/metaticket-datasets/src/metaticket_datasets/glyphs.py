@@ -25,8 +25,9 @@ from metaticket_core import ConfigError
 
 from .cache import cache_key, cached_arrays
 from .episodes import ImageEpisodes, proportional_split
-from .images import RESAMPLE, decode_ink
-from .options import dataset_factory, no_root
+from .images import RESAMPLE, Preprocess, decode_files
+from .roots import no_root
+from .spec import DatasetSpec
 
 VERSION = 2  # bump whenever the generator's output changes: old caches are then ignored
 CANVAS, SIZE = 105, 28
@@ -35,12 +36,11 @@ _T = np.linspace(0, 1, 16)[:, None]
 BEZIER = np.concatenate([(1 - _T) ** 3, 3 * (1 - _T) ** 2 * _T, 3 * (1 - _T) * _T**2, _T**3], 1)
 
 
-@dataset_factory("glyphs")
 def load(
-    root: Path | None, *, cache_dir: Path, seed: int = 0, classes: int = 1200, examples: int = 20
+    spec: DatasetSpec, root: Path | None, *, cache_dir: Path, seed: int, classes: int, examples: int
 ) -> ImageEpisodes:
     """Generated Omniglot-like handwritten characters; needs no files."""
-    no_root("glyphs", root)
+    no_root(spec.name, root)
     for option, value, least in (
         ("seed", seed, 0),
         ("classes", classes, 3),
@@ -61,13 +61,13 @@ def load(
     splits = {s: np.array(r) for s, r in proportional_split(classes, FRACTIONS).items()}
     facts = {
         "source": f"generated (seed {seed}, generator version {VERSION})",
-        "split": "class index: first 2/3 train, next 1/12 val, last 1/4 test",
+        "split": spec.split,
         "preprocessing": "strokes drawn at 105x105, LANCZOS to 28x28, ink 1.0 paper 0.0",
         "cache": str(cache_file),
     }
     return ImageEpisodes(
         "glyphs", arrays["images"], offsets, names, splits, facts=facts,
-        decode=functools.partial(decode_ink, size=SIZE),
+        decode=functools.partial(decode_files, preprocess=Preprocess(SIZE, "L", ink=True)),
     )  # fmt: skip
 
 

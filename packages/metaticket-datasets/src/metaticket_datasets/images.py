@@ -26,11 +26,13 @@ Source = Path | bytes | np.ndarray | tuple[Path, Box]
 @dataclass(frozen=True)
 class Preprocess:
     """Resize to ``size`` x ``size`` with LANCZOS; with ``shorter``, first scale the shorter side
-    to ``shorter`` (aspect kept) and center-crop ``size`` x ``size`` (CUB's 126 -> 84)."""
+    to ``shorter`` (aspect kept) and center-crop ``size`` x ``size`` (CUB's 126 -> 84); with
+    ``ink``, invert, so that drawings on light paper have bright ink (Omniglot's polarity)."""
 
     size: int
     mode: Literal["L", "RGB"] = "RGB"
     shorter: int | None = None
+    ink: bool = False
 
     @property
     def channels(self) -> int:
@@ -38,9 +40,11 @@ class Preprocess:
 
     def describe(self) -> str:
         if self.shorter:
-            return (f"{self.mode}, shorter side LANCZOS to {self.shorter}, center crop "
+            text = (f"{self.mode}, shorter side LANCZOS to {self.shorter}, center crop "
                     f"{self.size}x{self.size}")  # fmt: skip
-        return f"{self.mode}, LANCZOS to {self.size}x{self.size} where needed"
+        else:
+            text = f"{self.mode}, LANCZOS to {self.size}x{self.size} where needed"
+        return f"{text}, inverted: ink 1.0, paper 0.0" if self.ink else text
 
     def __call__(self, image: Image.Image) -> np.ndarray:
         """(channels, size, size) uint8."""
@@ -56,6 +60,8 @@ class Preprocess:
         elif image.size != (self.size, self.size):
             image = image.resize((self.size, self.size), RESAMPLE)
         pixels = np.asarray(image)
+        if self.ink:
+            pixels = 255 - pixels
         return pixels[None] if self.channels == 1 else pixels.transpose(2, 0, 1)
 
 
@@ -74,7 +80,7 @@ def _decode(source: Source, preprocess: Preprocess) -> np.ndarray:
         if source.ndim == 3 and source.shape[-1] != 3:
             raise DataError(f"Expected (H, W, 3) RGB images, got an array of shape {source.shape}.")
         size = (preprocess.size, preprocess.size)
-        if not preprocess.shorter and source.shape[:2] == size and preprocess.channels == 3:
+        if source.shape[:2] == size and preprocess == Preprocess(preprocess.size):
             return source.transpose(2, 0, 1)  # already the right size: no resampling
         return preprocess(Image.fromarray(source))
     path, box = source if isinstance(source, tuple) else (source, None)
@@ -111,16 +117,6 @@ def decode_files(paths: Sequence[Path], *, preprocess: Preprocess) -> np.ndarray
     out = np.empty((len(paths), preprocess.channels, preprocess.size, preprocess.size), np.uint8)
     decode_into(out, paths, preprocess)
     return out
-
-
-def decode_images(paths: Sequence[Path], *, size: int, mode: Literal["L", "RGB"]) -> np.ndarray:
-    """Images as uint8 (n, channels, size, size), resized with LANCZOS (antialiased) when needed."""
-    return decode_files(paths, preprocess=Preprocess(size, mode))
-
-
-def decode_ink(paths: Sequence[Path], *, size: int) -> np.ndarray:
-    """Drawings on light paper as gray (n, 1, size, size) with ink bright (Omniglot polarity)."""
-    return 255 - decode_images(paths, size=size, mode="L")
 
 
 def undecodable(paths: Iterable[Path]) -> list[tuple[Path, str]]:

@@ -1,9 +1,9 @@
-"""``omniglot``: Omniglot from its official layout, 28x28, rotations as new classes.
+"""``omniglot``'s layout reader and split rules: Omniglot, rotations as new classes.
 
-Layout: ``images_background/<Alphabet>/characterNN/*.png`` and ``images_evaluation/...`` (the two
-official zips unpacked), also found under torchvision's ``omniglot-py/``. Preprocessing: the
-105x105 PNGs are binary with white paper; they are converted to 8-bit gray, reduced to
-``size`` x ``size`` with Pillow's LANCZOS filter and inverted, so ink is 1.0 and paper 0.0.
+``images_background/<Alphabet>/characterNN/*.png`` and ``images_evaluation/...`` (the two
+official zips unpacked), also found under torchvision's ``omniglot-py/``. The 105x105 PNGs are
+binary with white paper; they are converted to 8-bit gray, reduced to ``size`` x ``size`` with
+Pillow's LANCZOS filter and inverted, so ink is 1.0 and paper 0.0.
 
 Characters are ordered by image set (background, then evaluation), alphabet and character name.
 Splits (by character; rotated copies stay in their character's split):
@@ -21,38 +21,36 @@ Splits (by character; rotated copies stay in their character's split):
 
 from __future__ import annotations
 
-import functools
 import os
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 from metaticket_core import ConfigError, DataError, Split, did_you_mean
 
-from .cache import cache_key, cached_arrays
 from .episodes import ImageEpisodes
-from .images import decode_ink
-from .options import dataset_factory, require_root
-from .sources import OMNIGLOT_SPLIT
+from .pipeline import ClassSource, ImageReader, Layout, Listing
+from .spec import DatasetSpec
+from .specs import OMNIGLOT_SPLIT
 from .splitfiles import read_omniglot_split
 
 SETS = ("images_background", "images_evaluation")
-EXPECTED = "images_background/<Alphabet>/characterNN/*.png and images_evaluation/ (or omniglot-py/)"
 SPLIT_RULES = ("vinyals", "background")
 VINYALS = (1028, 172, 423)
 
 
-@dataset_factory("omniglot")
 def load(
+    spec: DatasetSpec,
     root: Path | None,
     *,
     cache_dir: Path,
-    split: str = "vinyals",
-    split_file: str | Path | None = None,
-    rotations: bool = True,
-    size: int = 28,
+    split: str,
+    split_file: str | Path | None,
+    rotations: bool,
+    size: int,
 ) -> ImageEpisodes:
-    """Omniglot, 1623 handwritten characters from 50 alphabets."""
+    """The image pipeline with Omniglot's own split rules and rotations."""
     if split not in SPLIT_RULES:
         did = did_you_mean(str(split), SPLIT_RULES)
         raise ConfigError(
@@ -62,24 +60,10 @@ def load(
         raise ConfigError(
             "omniglot: split_file replaces the built-in split; drop split=background."
         )
-    if not isinstance(size, int) or size < 1:
-        raise ConfigError(f"omniglot: size must be a positive integer, got {size!r}.")
     if not isinstance(rotations, bool):
         raise ConfigError(f"omniglot: rotations must be true or false, got {rotations!r}.")
-    folder = find_root(require_root("omniglot", root, EXPECTED))
-    characters = list_characters(folder)
-    files = [(f"{name}/{png}", nbytes) for name, _, pngs in characters for png, nbytes in pngs]
-    key = cache_key(
-        dataset="omniglot", source=folder.resolve(), files=files, size=size, resample="lanczos"
-    )
-
-    def build() -> dict[str, np.ndarray]:
-        paths = [folder / SETS[s] / name / png for name, s, pngs in characters for png, _ in pngs]
-        return {"images": decode_ink(paths, size=size)}
-
-    arrays, cache_file = cached_arrays(cache_dir, "omniglot", key, build)
-    names = [name for name, _, _ in characters]
-    offsets = np.cumsum([0] + [len(pngs) for _, _, pngs in characters])
+    decoded = READER.decode(spec, READER.locate(spec, root), cache_dir=cache_dir, size=size)
+    folder, names = decoded.layout.folder, decoded.names
     standard = folder / OMNIGLOT_SPLIT
     if split_file is None and split == "vinyals" and standard.is_dir():
         splits = read_omniglot_split(standard, names)
@@ -89,24 +73,14 @@ def load(
     elif split == "vinyals":
         splits, rule = vinyals_split(len(names)), "vinyals: last 423 test, seeded 172 val"
     else:
-        sets = np.array([s for _, s, _ in characters])
+        sets = np.array([0 if (folder / SETS[0] / n).is_dir() else 1 for n in names])
         splits, rule = background_split(names, sets), "background: evaluation alphabets val/test"
-    facts = {
-        "source": str(folder),
-        "split": rule,
-        "preprocessing": f"binary 105x105 -> gray, LANCZOS to {size}x{size}, ink 1.0 paper 0.0",
-        "cache": str(cache_file),
-    }
-    return ImageEpisodes(
-        "omniglot", arrays["images"], offsets, names, splits,
-        rotations=4 if rotations else 1, facts=facts,
-        decode=functools.partial(decode_ink, size=size),
-    )  # fmt: skip
+    return decoded.episodes(spec, splits, rule, rotations=4 if rotations else 1)
 
 
-def find_root(root: Path) -> Path:
+def find_root(root: Path) -> Path | None:
     """The folder holding both image sets: ``root``, its ``omniglot-py/`` or, when pointed at
-    one image set, its parent."""
+    one image set, its parent; None when there is neither set."""
     candidates = [root, root / "omniglot-py"]
     if root.name in SETS:
         candidates.insert(0, root.parent)
@@ -114,12 +88,23 @@ def find_root(root: Path) -> Path:
         if all((folder / s).is_dir() for s in SETS):
             return folder
     found = [str(folder / s) for folder in candidates for s in SETS if (folder / s).is_dir()]
-    partial = f" Found only {found[0]}." if found else ""
-    raise DataError(
-        f"{root} is not an Omniglot folder: expected {EXPECTED} there.{partial} Pass --data-root "
-        "pointing at the folder that contains images_background/ and images_evaluation/ "
-        "(the official zips unpacked)."
-    )
+    if found:
+        raise DataError(
+            f"{root} holds only {found[0]} of Omniglot: both images_background/ and "
+            "images_evaluation/ are needed (the official zips unpacked)."
+        )
+    return None
+
+
+def _find(root: Path, split_file: Path | None) -> Layout | None:
+    folder = find_root(root)
+    if folder is None:
+        return None
+    characters = list_characters(folder)
+    classes = [ClassSource(name, len(pngs), [folder / SETS[s] / name / png for png, _ in pngs])
+               for name, s, pngs in characters]  # fmt: skip
+    files = [(f"{name}/{png}", nbytes) for name, _, pngs in characters for png, nbytes in pngs]
+    return Layout(folder, files, partial(Listing, classes))
 
 
 def list_characters(folder: Path) -> list[tuple[str, int, list[tuple[str, int]]]]:
@@ -136,8 +121,8 @@ def list_characters(folder: Path) -> list[tuple[str, int, list[tuple[str, int]]]
                 )
                 if not pngs:
                     raise DataError(
-                        f"No PNG images in {character}: expected {EXPECTED}, 20 drawings per "
-                        "character."
+                        f"No PNG images in {character}: expected {SETS[s]}/<Alphabet>/"
+                        "characterNN/*.png, 20 drawings per character."
                     )
                 characters.append((f"{alphabet.name}/{character.name}", s, pngs))
                 found += 1
@@ -176,3 +161,6 @@ def background_split(names: list[str], sets: np.ndarray) -> dict[Split, np.ndarr
 
 def _sorted_dirs(folder: Path) -> list[Path]:
     return sorted(Path(e.path) for e in os.scandir(folder) if e.is_dir())
+
+
+READER = ImageReader(_find, mode="L", ink=True)

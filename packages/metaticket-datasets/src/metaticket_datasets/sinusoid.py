@@ -13,17 +13,18 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from metaticket_core import EpisodeShape, FewShotDataset, Split, Task
+from metaticket_core import EpisodeShape, Split, Task
 
-from .episodes import check_split_name, split_rng
-from .options import dataset_factory, no_root
+from .episodes import SeededEpisodes, check_split_name
+from .roots import no_root
+from .spec import DatasetSpec
 
 AMPLITUDE = (0.1, 5.0)
 PHASE = (0.0, np.pi)
 X_RANGE = (-5.0, 5.0)
 
 
-class Sinusoid(FewShotDataset):
+class Sinusoid(SeededEpisodes):
     """Endless sine-regression tasks; ``ways`` is ignored."""
 
     task_type = "regression"
@@ -33,22 +34,9 @@ class Sinusoid(FewShotDataset):
         check_split_name(split)
         EpisodeShape(1, shots, queries)  # ways is ignored
 
-    def episodes(
-        self,
-        split: Split,
-        *,
-        ways: int,
-        shots: int,
-        queries: int,
-        seed: int,
-        rank: int = 0,
-        worker: int = 0,
+    def _stream(
+        self, rng: np.random.Generator, split: Split, ways: int, shots: int, queries: int
     ) -> Iterator[Task]:
-        self.check(split, ways=ways, shots=shots, queries=queries)
-        return self._stream(split_rng(seed, split, rank, worker), shots, queries)
-
-    @staticmethod
-    def _stream(rng: np.random.Generator, shots: int, queries: int) -> Iterator[Task]:
         while True:
             amplitude, phase = rng.uniform(*AMPLITUDE), rng.uniform(*PHASE)
             x = rng.uniform(*X_RANGE, size=(shots + queries, 1)).astype(np.float32)
@@ -68,8 +56,7 @@ class Sinusoid(FewShotDataset):
         }
 
 
-@dataset_factory("sinusoid")
-def load(root: Path | None, *, cache_dir: Path) -> Sinusoid:
+def load(spec: DatasetSpec, root: Path | None, *, cache_dir: Path) -> Sinusoid:
     """Sine-wave regression tasks (Finn et al. 2017)."""
-    no_root("sinusoid", root)
+    no_root(spec.name, root)
     return Sinusoid()

@@ -1,99 +1,50 @@
-"""``tiny-imagenet``: Tiny-ImageNet's training images as few-shot classes, RGB ``size`` x ``size``.
+"""``tiny-imagenet``'s layout reader: Tiny-ImageNet's training images as few-shot classes.
 
-Layout: ``wnids.txt`` (one class id per line) and ``train/<wnid>/images/*.JPEG`` (also found
-under ``tiny-imagenet-200/``); ``val/`` and ``test/`` are not read, since few-shot splits are by
-class. Images are converted to RGB (a few originals are grayscale) and resized with LANCZOS when
-they are not already ``size`` x ``size``.
-
-Split, fixed and by class: in ``wnids.txt`` order, the first 64% of the classes are train, the
-next 16% val and the last 20% test (128 / 32 / 40 for the 200 classes).
+``wnids.txt`` (one class id per line) and ``train/<wnid>/images/*.JPEG`` (also found under
+``tiny-imagenet-200/``); ``val/`` and ``test/`` are not read, since few-shot splits are by class.
+Images are converted to RGB (a few originals are grayscale). Classes keep ``wnids.txt``'s order,
+which the split follows.
 """
 
 from __future__ import annotations
 
-import functools
-import os
+from functools import partial
 from pathlib import Path
 
-import numpy as np
+from metaticket_core import DataError
 
-from metaticket_core import ConfigError, DataError
+from .episodes import proportional_split
+from .folders import list_images
+from .pipeline import ClassSource, ImageReader, Layout, Listing
 
-from .cache import cache_key, cached_arrays
-from .episodes import ImageEpisodes, proportional_split
-from .images import decode_images
-from .options import dataset_factory, require_root
-
-EXPECTED = "wnids.txt and train/<wnid>/images/*.JPEG (or tiny-imagenet-200/)"
 FRACTIONS = (0.64, 0.16, 0.20)
-SUFFIXES = (".jpeg", ".jpg", ".png")
 
 
-@dataset_factory("tiny-imagenet")
-def load(root: Path | None, *, cache_dir: Path, size: int = 32) -> ImageEpisodes:
-    """Tiny-ImageNet-200: natural images of 200 ImageNet classes."""
-    if not isinstance(size, int) or size < 1:
-        raise ConfigError(f"tiny-imagenet: size must be a positive integer, got {size!r}.")
-    folder = find_root(require_root("tiny-imagenet", root, EXPECTED))
-    classes = list_classes(folder)
-    files = [(f"{wnid}/{name}", nbytes) for wnid, images in classes for name, nbytes in images]
-    key = cache_key(dataset="tiny-imagenet", source=folder.resolve(), files=files, size=size)
-
-    def build() -> dict[str, np.ndarray]:
-        paths = [
-            folder / "train" / wnid / "images" / name
-            for wnid, images in classes
-            for name, _ in images
-        ]
-        return {"images": decode_images(paths, size=size, mode="RGB")}
-
-    arrays, cache_file = cached_arrays(cache_dir, f"tiny-imagenet-{size}", key, build)
-    wnids = [wnid for wnid, _ in classes]
-    offsets = np.cumsum([0] + [len(images) for _, images in classes])
-    splits = {s: np.array(r) for s, r in proportional_split(len(wnids), FRACTIONS).items()}
-    facts = {
-        "source": str(folder),
-        "split": "wnids.txt order: first 64% train, next 16% val, last 20% test",
-        "preprocessing": f"RGB, LANCZOS to {size}x{size} where needed",
-        "cache": str(cache_file),
-    }
-    return ImageEpisodes(
-        "tiny-imagenet", arrays["images"], offsets, wnids, splits, facts=facts,
-        decode=functools.partial(decode_images, size=size, mode="RGB"),
-    )  # fmt: skip
-
-
-def find_root(root: Path) -> Path:
+def _find(root: Path, split_file: Path | None) -> Layout | None:
     for folder in (root, root / "tiny-imagenet-200"):
         if (folder / "wnids.txt").is_file() and (folder / "train").is_dir():
-            return folder
-    raise DataError(
-        f"{root} is not a Tiny-ImageNet folder: expected {EXPECTED} there. Pass --data-root "
-        "pointing at the folder that contains wnids.txt."
-    )
+            classes, files = _classes(folder)
+            return Layout(folder, files, partial(Listing, classes))
+    return None
 
 
-def list_classes(folder: Path) -> list[tuple[str, list[tuple[str, int]]]]:
-    """(wnid, [(image name, size in bytes)]) per class, in wnids.txt order."""
+def _classes(folder: Path) -> tuple[list[ClassSource], list[tuple[str, int]]]:
+    """One class per line of wnids.txt, in that order, and the files that key the cache."""
     wnids = (folder / "wnids.txt").read_text().split()
     if not wnids:
         raise DataError(f"{folder / 'wnids.txt'} lists no classes: expected one wnid per line.")
-    classes = []
+    classes, files = [], []
     for wnid in wnids:
         images = folder / "train" / wnid / "images"
-        found = (
-            sorted(
-                (e.name, e.stat().st_size)
-                for e in os.scandir(images)
-                if e.name.lower().endswith(SUFFIXES) and e.is_file()
-            )
-            if images.is_dir()
-            else []
-        )
+        found = list_images(images) if images.is_dir() else []
         if not found:
             raise DataError(
                 f"No images in {images} for class {wnid} of wnids.txt: expected "
                 f"train/{wnid}/images/*.JPEG."
             )
-        classes.append((wnid, found))
-    return classes
+        classes.append(ClassSource(wnid, len(found), [images / name for name, _ in found]))
+        files += [(f"{wnid}/{name}", size) for name, size in found]
+    return classes, files
+
+
+load = ImageReader(_find, rule=partial(proportional_split, fractions=FRACTIONS))

@@ -11,42 +11,52 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 from metaticket_core import SPLITS, DataError, Split
 
-from .imageset import ClassSource, Listing
+from .pipeline import ClassSource, Layout, Listing
 
 SPLIT_DATA = "{}_data.hdf5"
 LABELS = "{}_labels.json"
 
 
-def has_split_files(folder: Path) -> bool:
-    return all((folder / SPLIT_DATA.format(s)).is_file() for s in SPLITS)
+def torchmeta_layout(folder: Path) -> Layout | None:
+    """``{split}_data.hdf5`` + ``{split}_labels.json`` in ``folder``, if there."""
+    if not all((folder / SPLIT_DATA.format(s)).is_file() for s in SPLITS):
+        return None
+    listing = partial(split_file_classes, folder)
+    return Layout(folder, files_of(folder), listing, "torchmeta", carries_split=True)
+
+
+def cifar_layout(folder: Path, benchmark: str) -> Layout | None:
+    """CIFAR-100's ``data.hdf5`` with ``<benchmark>/``'s class lists in ``folder``, if there."""
+    if not (folder / "data.hdf5").is_file() or not (folder / benchmark).is_dir():
+        return None
+    listing = partial(cifar_classes, folder, benchmark)
+    return Layout(folder, files_of(folder), listing, "torchmeta", carries_split=True)
 
 
 def split_file_classes(folder: Path) -> Listing:
     """Classes of ``{split}_data.hdf5`` + ``{split}_labels.json``, split by file."""
-    classes: list[ClassSource] = []
-    splits: dict[Split, list[int]] = {}
+    parts: dict[Split, list[ClassSource]] = {}
     for split in SPLITS:
         data = folder / SPLIT_DATA.format(split)
         names = _labels(folder / LABELS.format(split))
         keys = [f"datasets/{name}" for name in names]
         counts = _counts(data, keys)
-        splits[split] = list(range(len(classes), len(classes) + len(names)))
-        for name, key, count in zip(names, keys, counts, strict=True):
-            classes.append(ClassSource(name, count, _rows(data, key)))
-    return Listing(classes, splits)
+        parts[split] = [ClassSource(name, count, _rows(data, key))
+                        for name, key, count in zip(names, keys, counts, strict=True)]  # fmt: skip
+    return Listing.by_split(parts)
 
 
 def cifar_classes(folder: Path, benchmark: str) -> Listing:
     """Classes of CIFAR-100's ``data.hdf5``, split by ``<benchmark>/{split}_labels.json``."""
     data = folder / "data.hdf5"
-    classes: list[ClassSource] = []
-    splits: dict[Split, list[int]] = {}
+    parts: dict[Split, list[ClassSource]] = {}
     for split in SPLITS:
         pairs = _labels(folder / benchmark / LABELS.format(split))
         if not all(isinstance(p, list) and len(p) == 2 for p in pairs):
@@ -55,10 +65,9 @@ def cifar_classes(folder: Path, benchmark: str) -> Listing:
             )
         keys = [f"{coarse}/{fine}" for coarse, fine in pairs]
         counts = _counts(data, keys)
-        splits[split] = list(range(len(classes), len(classes) + len(pairs)))
-        for key, count in zip(keys, counts, strict=True):
-            classes.append(ClassSource(key, count, _rows(data, key)))
-    return Listing(classes, splits)
+        parts[split] = [ClassSource(key, count, _rows(data, key))
+                        for key, count in zip(keys, counts, strict=True)]  # fmt: skip
+    return Listing.by_split(parts)
 
 
 def files_of(folder: Path) -> list[tuple[str, int]]:

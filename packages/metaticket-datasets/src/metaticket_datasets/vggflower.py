@@ -1,14 +1,10 @@
-"""``vgg-flower``: Oxford 102 Flowers (VGG), RGB 32x32 by default.
+"""``vgg-flower``'s layout reader: Oxford 102 Flowers (VGG).
 
-32x32 is the paper's setting for VGG-Flower (DESIGN.md section 4: the MLP takes 3 x 32 x 32,
-as for CIFAR-FS); ``size=84`` gives the common few-shot size. Layout: ``jpg/image_00001.jpg``
-and ``imagelabels.mat`` (``labels``: 1-based class of each image, in file order); images are
-converted to RGB and resized to ``size`` x ``size`` with LANCZOS. Classes are named by their
-label, ``001`` to ``102``.
-
-Split (102 classes, 71 / 15 / 16): the archive carries none, so ``split_file`` is required:
-Meta-Dataset's json ``{"train": ["090.canna lily", ...], "valid": [...], "test": [...]}``, whose
-``NNN`` is the label.
+``jpg/image_00001.jpg`` and ``imagelabels.mat`` (``labels``: 1-based class of each image, in
+file order). Classes are named by their label, ``001`` to ``102``; Meta-Dataset's split json
+names them ``"090.canna lily"``, whose ``NNN`` is the label. 32x32 by default, the paper's
+setting (its MLP takes 3 x 32 x 32, as for CIFAR-FS); ``size=84`` gives the common few-shot
+size. The archive carries no class split.
 """
 
 from __future__ import annotations
@@ -18,61 +14,18 @@ from pathlib import Path
 
 import numpy as np
 
-from metaticket_core import DataError
-
-from .episodes import ImageEpisodes
-from .images import Preprocess
-from .imageset import (
-    ClassSource,
-    Listing,
-    check_size,
-    choose_split,
-    decode_classes,
-    image_episodes,
-    plain_keys,
-)  # fmt: skip
 from .matfiles import read_mat
-from .options import dataset_factory, require_root
-from .splitfiles import missing_split
-
-EXPECTED = "jpg/image_00001.jpg ... and imagelabels.mat"
-FORMATS = (
-    "Meta-Dataset's vgg_flower json "
-    '{"train": ["090.canna lily", ...], "valid": [...], "test": [...]} (NNN = label)'
-)
+from .pipeline import ClassSource, ImageReader, Layout, Listing
 
 
-@dataset_factory("vgg-flower")
-def load(
-    root: Path | None, *, cache_dir: Path, split_file: str | Path | None = None, size: int = 32
-) -> ImageEpisodes:
-    """Oxford 102 Flowers: 102 flower species, 40 to 258 images each, RGB 32x32."""
-    preprocess = Preprocess(check_size("vgg-flower", size))
-    folder = _find(require_root("vgg-flower", root, EXPECTED))
-    labels_file = folder / "imagelabels.mat"
-    images = sorted((f"jpg/{e.name}", e.stat().st_size) for e in (folder / "jpg").iterdir())
-    files = [("imagelabels.mat", labels_file.stat().st_size), *images]
-    if split_file is None:  # fail before decoding
-        raise missing_split("vgg-flower", folder, FORMATS)
-    decoded = decode_classes("vgg-flower", partial(_listing, folder, labels_file),
-                             preprocess=preprocess, source=folder, files=files,
-                             cache_dir=cache_dir)  # fmt: skip
-    splits, rule = choose_split(
-        "vgg-flower", decoded, split_file=split_file, keys=plain_keys, carried="",
-        formats=FORMATS, source=folder, normalize=_label,
-    )  # fmt: skip
-    return image_episodes("vgg-flower", decoded, splits, preprocess=preprocess,
-                          facts={"source": str(folder), "split": rule})  # fmt: skip
-
-
-def _find(root: Path) -> Path:
+def _find(root: Path, split_file: Path | None) -> Layout | None:
     for folder in (root, root / "102flowers", root / "flowers-102"):
-        if (folder / "jpg").is_dir() and (folder / "imagelabels.mat").is_file():
-            return folder
-    raise DataError(
-        f"{root} is not an Oxford Flowers folder: expected {EXPECTED} there. Pass --data-root "
-        "pointing at the folder that contains jpg/ and imagelabels.mat."
-    )
+        labels = folder / "imagelabels.mat"
+        if (folder / "jpg").is_dir() and labels.is_file():
+            images = sorted((f"jpg/{e.name}", e.stat().st_size) for e in (folder / "jpg").iterdir())
+            files = [("imagelabels.mat", labels.stat().st_size), *images]
+            return Layout(folder, files, partial(_listing, folder, labels))
+    return None
 
 
 def _listing(folder: Path, labels_file: Path) -> Listing:
@@ -89,3 +42,6 @@ def _label(entry: str) -> str:
     """``"090.canna lily"`` (or ``"090"``, ``"90"``) -> ``"090"``."""
     number = entry.split(".", 1)[0].strip()
     return f"{int(number):03d}" if number.isdigit() else entry
+
+
+load = ImageReader(_find, normalize=_label)
