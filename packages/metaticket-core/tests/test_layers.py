@@ -142,6 +142,7 @@ def test_an_old_module_path_is_the_new_module_with_a_warning(monkeypatch, old, n
     with pytest.warns(DeprecationWarning) as warned:  # a moved parent package warns too
         __import__(old)  # as an import statement does
     assert sys.modules[old] is importlib.import_module(new)
+    assert sys.modules[new].__spec__.name == new  # the module keeps its own spec
     assert f"{old} moved to {new};" in str(warned[-1].message)
     assert {w.filename for w in warned} == {__file__}  # the importing line, not importlib's
 

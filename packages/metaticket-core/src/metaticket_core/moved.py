@@ -105,10 +105,13 @@ class MovedModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
             DeprecationWarning,
             stacklevel=2,  # the importing line: importlib's own frames are skipped
         )
-        return importlib.import_module(new)
+        module = importlib.import_module(new)
+        spec.loader_state = module.__spec__  # importlib sets __spec__ to the old path's next
+        return module
 
     def exec_module(self, module: ModuleType) -> None:
-        """The module at its new path is already executed."""
+        """The module at its new path is already executed: only its own spec is put back."""
+        module.__spec__ = module.__spec__.loader_state
 
 
 def install() -> None:
