@@ -59,10 +59,16 @@ def evaluate(
     return summarize(dataset.task_type, scores)
 
 
+def derived_seed(*parts: int) -> int:
+    """A task's own seed from the numbers that name it: the same task whichever rank, thread
+    or resumed process draws it."""
+    return int(np.random.SeedSequence(list(parts)).generate_state(1)[0])
+
+
 def episode_seed(seed: int, split: Split, index: int) -> int:
     """Seed of evaluation episode ``index`` of ``split``: its own, so that a rank draws its
     episodes alone."""
-    return int(np.random.SeedSequence([seed, SPLITS.index(split), index]).generate_state(1)[0])
+    return derived_seed(seed, SPLITS.index(split), index)
 
 
 def episode_scores(

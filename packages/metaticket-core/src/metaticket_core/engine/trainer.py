@@ -18,7 +18,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import asdict
 
-import numpy as np
 import torch
 
 from ..api.errors import MetaticketError
@@ -27,7 +26,7 @@ from ..api.outer_optimizer import guard_, lr_factor, make_optimizer, outer_setti
 from ..api.precision import autocast
 from . import checkpoint, loggers, training_checkpoint
 from .distributed import SINGLE, World, all_gather, all_reduce_mean_, from_main, share
-from .evaluation import EvalResult, episode_scores, summarize
+from .evaluation import EvalResult, derived_seed, episode_scores, summarize
 from .experiment import Experiment, build  # noqa: F401  build: public here too (docs/PLUGINS.md)
 from .interrupts import Interrupts
 from .prefetch import Prefetcher
@@ -48,7 +47,7 @@ class TrainingInterrupted(MetaticketError):
 def task_seed(seed: int, iteration: int, task: int) -> int:
     """Seed of task ``task`` of an iteration's meta-batch: independent of how the run was split by
     resumes, and of which rank draws it."""
-    return int(np.random.SeedSequence([seed, iteration, task]).generate_state(1)[0])
+    return derived_seed(seed, iteration, task)
 
 
 class Trainer:
